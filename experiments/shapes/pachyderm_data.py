@@ -1,0 +1,128 @@
+"""Finds and downloads the files a Pachyderm commit added or changed, over pachd's REST gateway.
+
+The experiment's config carries `data.pachyderm` {host, port, project, repo, branch, commit,
+base_commit, token}, filled in by the workflow. The new and updated files are those DiffFile
+reports with a `newFile` of type FILE, between `commit` and `base_commit` (when base_commit is
+empty, pachd diffs against the commit's parent). Deleted files (only `oldFile`) and directories
+are skipped. Plain HTTP with `requests`: POST /api/pfs_v2.API/DiffFile (NDJSON response) and
+GET /pfs/<project>/<repo>/<commit>/<path> for the bytes, streamed to disk.
+"""
+
+import json
+import os
+import re
+from typing import Dict, Iterator, List, Optional
+
+import requests
+
+COMMIT_ID = re.compile(r"^[0-9a-f]{32}$")
+TIMEOUT = (10, 300)  # connect, read (seconds)
+
+
+class NoNewDataError(RuntimeError):
+    """The commit added or changed no file: training on it would silently produce nothing."""
+
+
+class PachydermSource:
+    def __init__(self, cfg: Dict):
+        self.cfg = cfg
+        host = str(cfg.get("host") or "").strip()
+        if not host:
+            raise ValueError("data.pachyderm.host is empty: the workflow must fill in the pachd address")
+        # host may be a bare name (the original used PACHD_LB_SERVICE_HOST) or a URL.
+        if "://" not in host:
+            port = str(cfg.get("port") or "").strip()
+            host = f"http://{host}:{port}" if port else f"http://{host}"
+        self.base_url = host.rstrip("/")
+        self.project = cfg.get("project") or "default"
+        self.repo = cfg.get("repo") or ""
+        # The original passed the commit id as `branch`; accept either.
+        self.commit = cfg.get("commit") or cfg.get("branch") or ""
+        self.base_commit = cfg.get("base_commit") or ""
+        if not self.repo or not self.commit:
+            raise ValueError("data.pachyderm.repo and data.pachyderm.commit (or branch) are required")
+        self.session = requests.Session()
+        if cfg.get("token"):
+            self.session.headers["authn-token"] = str(cfg["token"])
+
+    def _commit(self, ref: str) -> Dict:
+        repo = {"name": self.repo, "type": "user", "project": {"name": self.project}}
+        if COMMIT_ID.match(ref):
+            return {"repo": repo, "id": ref}
+        # A branch name stands for the branch's head commit.
+        return {"repo": repo, "branch": {"repo": repo, "name": ref}}
+
+    def diff(self) -> Iterator[Dict]:
+        """Yields DiffFile responses ({newFile?, oldFile?}) in path order."""
+        body: Dict = {"newFile": {"commit": self._commit(self.commit), "path": "/"}}
+        if self.base_commit:
+            body["oldFile"] = {"commit": self._commit(self.base_commit), "path": "/"}
+        url = f"{self.base_url}/api/pfs_v2.API/DiffFile"
+        with self.session.post(url, json=body, stream=True, timeout=TIMEOUT) as resp:
+            if resp.status_code != 200:
+                raise RuntimeError(f"DiffFile failed: HTTP {resp.status_code}: {resp.text[:500]}")
+            for line in resp.iter_lines():
+                if not line.strip():
+                    continue
+                msg = json.loads(line)
+                if "error" in msg:
+                    raise RuntimeError(f"DiffFile failed: {msg['error']}")
+                yield msg.get("result", msg)
+
+    def new_and_updated_files(self) -> List[str]:
+        """Paths of regular files that were added or modified (not deleted, not directories)."""
+        paths = []
+        for change in self.diff():
+            new = change.get("newFile")
+            if not new or new.get("fileType") != "FILE_TYPE_FILE":
+                continue
+            path = new.get("file", {}).get("path", "")
+            if path and path != "/":
+                paths.append(path)
+        return paths
+
+    def download(self, path: str, dest_root: str) -> str:
+        """Streams one file of the commit to dest_root/<path>; returns the local path."""
+        rel = path.lstrip("/")
+        if not rel or any(part in ("", ".", "..") for part in rel.split("/")):
+            raise ValueError(f"refusing unsafe path from Pachyderm: {path!r}")
+        dest = os.path.join(dest_root, rel)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        quoted = requests.utils.quote(rel)
+        url = f"{self.base_url}/pfs/{self.project}/{self.repo}/{self.commit}/{quoted}"
+        with self.session.get(url, stream=True, timeout=TIMEOUT) as resp:
+            if resp.status_code != 200:
+                raise RuntimeError(f"GET {url} failed: HTTP {resp.status_code}: {resp.text[:300]}")
+            with open(dest, "wb") as f:
+                for chunk in resp.iter_content(chunk_size=1 << 16):
+                    f.write(chunk)
+        return dest
+
+
+def download_new_files(cfg: Dict, dest_root: str, log=print) -> List[str]:
+    """Downloads the commit's new and updated files; raises NoNewDataError when there are none.
+
+    Returns the Pachyderm paths (e.g. /data/circle/000.pgm); each file is at dest_root + path.
+    """
+    src = PachydermSource(cfg)
+    paths = src.new_and_updated_files()
+    against = src.base_commit or "its parent"
+    if not paths:
+        raise NoNewDataError(f"commit {src.commit} of {src.project}/{src.repo} adds or changes no file against {against}")
+    log(f"{len(paths)} new or updated files in {src.project}/{src.repo}@{src.commit} against {against}")
+    for p in paths:
+        src.download(p, dest_root)
+    return paths
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """`python3 pachyderm_data.py '<data.pachyderm json>' DEST` downloads and prints the paths (for tests)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    paths = download_new_files(json.loads(args[0]), args[1], log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(paths))
+
+
+if __name__ == "__main__":
+    main()
