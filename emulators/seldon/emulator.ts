@@ -1,0 +1,109 @@
+// Starts the Seldon Deploy emulator: OIDC issuer, Deploy API, model ingress and control routes on one port.
+import fs from 'node:fs';
+import { Router } from '../common/router';
+import { startEmulatorServer } from '../common/server';
+import type { FaultConfig } from '../common/faults';
+import { loadSeldonContract } from './contract';
+import { OidcIssuer, DEFAULT_CLIENT, type OidcOptions } from './oidc';
+import { SeldonStore } from './store';
+import { RolloutController } from './rollouts';
+import { addDeployApiRoutes, deployError } from './deploy-api';
+import { addPredictionRoutes } from './predictions';
+import { addControlRoutes, validateSecretData } from './control';
+import { validateOutcomes, type OutcomeRule } from './outcomes';
+import { validateRuntimes, type RuntimeConfig } from './model-process';
+
+export interface SeldonEmulatorOptions {
+  /** Where everything is kept (created if missing). Restarting on the same directory loses nothing. */
+  stateDir: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Structured request, rollout and container-output logs (JSON lines). */
+  log?: NodeJS.WritableStream | null;
+  /** Initial fault-injection rules (see emulators/common/faults.ts). */
+  faults?: FaultConfig;
+  /** OIDC clients, users and token lifetime. */
+  oidc?: OidcOptions;
+  /** Shortcut: the secret of the default `sd-api` client (ignored when `oidc.clients` is given). */
+  clientSecret?: string;
+  /** How long a rollout takes when no outcome rule says otherwise. Default 1000 ms. */
+  availableDelayMs?: number;
+  /** How long a started container may take to answer `/health/ping`. Default 60000 ms. */
+  readinessTimeoutMs?: number;
+  /** Replace the persisted runtimes (image → command). */
+  runtimes?: RuntimeConfig[];
+  /** Replace the persisted outcome rules. */
+  outcomes?: OutcomeRule[];
+  /** Secrets to add or replace, keyed by `namespace/name`, values plain strings. */
+  secrets?: Record<string, Record<string, string>>;
+}
+
+export interface RunningSeldonEmulator {
+  url: string;
+  port: number;
+  stateDir: string;
+  /** The OIDC issuer URL (`oidc_server` of the SDK). */
+  oidcServer: string;
+  /** The Deploy API base URL (`Configuration.host` of the SDK). */
+  apiUrl: string;
+  faults: import('../common/faults').FaultInjector;
+  close(): Promise<void>;
+}
+
+export async function startSeldonEmulator(opts: SeldonEmulatorOptions): Promise<RunningSeldonEmulator> {
+  if (!opts.stateDir) throw new Error('stateDir is required');
+  fs.mkdirSync(opts.stateDir, { recursive: true });
+  const contract = loadSeldonContract();
+  const oidcOptions: OidcOptions = {
+    ...opts.oidc,
+    clients: opts.oidc?.clients ?? [{ ...DEFAULT_CLIENT, ...(opts.clientSecret ? { clientSecret: opts.clientSecret } : {}) }],
+  };
+  const oidc = new OidcIssuer(opts.stateDir, oidcOptions);
+  const store = new SeldonStore(opts.stateDir);
+  if (opts.runtimes) store.state.runtimes = validateRuntimes(opts.runtimes);
+  if (opts.outcomes) store.state.outcomes = validateOutcomes(opts.outcomes);
+  for (const [key, data] of Object.entries(opts.secrets ?? {})) {
+    if (!/^[^/]+\/[^/]+$/.test(key)) throw new Error(`secrets: key ${JSON.stringify(key)} must be "namespace/name"`);
+    store.state.secrets[key] = validateSecretData(data, `secrets["${key}"]`);
+  }
+  store.save();
+
+  let baseUrl = '';
+  const rollouts = new RolloutController(store, {
+    availableDelayMs: opts.availableDelayMs ?? 1000,
+    readinessTimeoutMs: opts.readinessTimeoutMs ?? 60_000,
+    baseUrl: () => baseUrl,
+    log: opts.log,
+  });
+  const router = new Router();
+  oidc.addRoutes(router);
+  addDeployApiRoutes({ router, store, rollouts, oidc, contract });
+  addPredictionRoutes(router, store, rollouts);
+  addControlRoutes(router, store, rollouts);
+
+  const server = await startEmulatorServer({
+    name: 'seldon',
+    router,
+    port: opts.port,
+    host: opts.host,
+    log: opts.log,
+    faults: opts.faults,
+    errorBody: (status, message) => deployError(status, message),
+  });
+  baseUrl = server.url;
+  rollouts.resume();
+
+  return {
+    url: server.url,
+    port: server.port,
+    stateDir: opts.stateDir,
+    oidcServer: `${server.url}/auth/realms/deploy-realm`,
+    apiUrl: `${server.url}/seldon-deploy/api/v1alpha1`,
+    faults: server.faults,
+    close: async () => {
+      await server.close();
+      await rollouts.close();
+    },
+  };
+}
