@@ -1,0 +1,79 @@
+// diffCommit: what an input commit changed against its base, counted while streaming DiffFile, so the
+// memory used does not grow with the commit.
+import crypto from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import type { DiffCommitInput, DiffSummary, FileCount } from '../common/types';
+import { ErrorType } from '../common/errors';
+import type { Clients } from './clients';
+import { failure, failureType, isTimeout } from './http/errors';
+import { heartbeatDuring } from './heartbeat';
+import type { CommitInfo, Commit, FileInfo } from './pachyderm/types';
+import { repoOf } from './pachyderm/types';
+
+/** One InspectCommit wait is bounded by this; the activity then asks again (and heartbeats meanwhile). */
+const COMMIT_WAIT_SLICE_MS = 60_000;
+
+export async function diffCommit(clients: Clients, input: DiffCommitInput): Promise<DiffSummary> {
+  const repo = repoOf(input.repo.project, input.repo.repo);
+  const where = `${input.repo.project}/${input.repo.repo}@${input.commit}`;
+  const commit: Commit = { repo, id: input.commit };
+
+  let info = await inspectInputCommit(clients, commit, where);
+  while (!info.finished) {
+    try {
+      info = await heartbeatDuring(
+        clients.pachyderm.inspectCommit(commit, 'FINISHED', COMMIT_WAIT_SLICE_MS),
+        () => ({ phase: 'waiting-for-commit', commit: input.commit }),
+      );
+    } catch (err) {
+      if (!isTimeout(err)) throw mapCommitError(err, where);
+    }
+  }
+  if (info.error) throw failure(ErrorType.InvalidCommit, `commit ${where} failed in Pachyderm: ${info.error}`, true);
+
+  const baseCommit = input.baseCommit ?? info.parentCommit?.id ?? null;
+  const summary = { added: zero(), modified: zero(), deleted: zero() };
+  const digest = crypto.createHash('sha256');
+  const ctx = Context.current();
+  let seen = 0;
+
+  const newFile = { commit, path: '/' };
+  const oldFile = input.baseCommit ? { commit: { repo, id: input.baseCommit }, path: '/' } : undefined;
+  try {
+    for await (const change of clients.pachyderm.diffFile(newFile, oldFile)) {
+      const kind = change.newFile && change.oldFile ? 'modified' : change.newFile ? 'added' : 'deleted';
+      const file = (change.newFile ?? change.oldFile) as FileInfo;
+      if (file.fileType !== 'FILE') continue; // directories change whenever a child does
+      summary[kind].files += 1;
+      summary[kind].bytes += Number(file.sizeBytes ?? 0);
+      digest.update(`${kind}\t${file.file.path}\t${file.hash ?? ''}\n`);
+      if (++seen % 1000 === 0) ctx.heartbeat({ phase: 'diffing', commit: input.commit, files: seen });
+    }
+  } catch (err) {
+    throw mapCommitError(err, input.baseCommit ? `${where} against ${input.baseCommit}` : where);
+  }
+
+  const kind = summary.added.files + summary.modified.files > 0 ? 'data' : summary.deleted.files > 0 ? 'deletions-only' : 'empty';
+  return { commit: input.commit, baseCommit, ...summary, digest: digest.digest('hex'), kind };
+}
+
+async function inspectInputCommit(clients: Clients, commit: Commit, where: string): Promise<CommitInfo> {
+  try {
+    return await clients.pachyderm.inspectCommit(commit);
+  } catch (err) {
+    throw mapCommitError(err, where);
+  }
+}
+
+/** An unknown repository or commit cannot become known by retrying. */
+function mapCommitError(err: unknown, where: string): unknown {
+  const type = failureType(err);
+  if (type === ErrorType.NotFound || type === ErrorType.BadRequest) {
+    return failure(ErrorType.InvalidCommit, `cannot use commit ${where}: ${(err as Error).message}`, true);
+  }
+  return err;
+}
+
+function zero(): FileCount {
+  return { files: 0, bytes: 0 };
+}

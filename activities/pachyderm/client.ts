@@ -1,0 +1,101 @@
+// A typed client for pachd's REST gateway (grpc-gateway v2): every call is `POST /api/pfs_v2.API/<Method>`,
+// authenticated by the `authn-token` header.
+import { Readable } from 'node:stream';
+import type { ConnectionsConfig } from '../config';
+import { HttpClient, createAgents } from '../http/client';
+import { readNdjsonResults } from '../http/ndjson';
+import type {
+  Branch,
+  BranchInfo,
+  Commit,
+  CommitInfo,
+  CommitState,
+  DiffFileResponse,
+  File,
+  ModifyFileRequest,
+  Repo,
+  RepoInfo,
+} from './types';
+
+const API = '/api/pfs_v2.API';
+
+export class PachydermClient {
+  private readonly http: HttpClient;
+
+  constructor(config: ConnectionsConfig, agents = createAgents(config)) {
+    const token = config.pachyderm.token;
+    this.http = new HttpClient(config.pachyderm.url, config, agents, {
+      headers: async (): Promise<Record<string, string>> => (token ? { 'authn-token': token } : {}),
+      refresh: async () => undefined, // a static token: nothing to refresh, the 401 is final
+    });
+  }
+
+  inspectRepo(repo: Repo): Promise<RepoInfo> {
+    return this.call('InspectRepo', { repo });
+  }
+
+  createRepo(repo: Repo, description = ''): Promise<unknown> {
+    return this.call('CreateRepo', { repo, description });
+  }
+
+  inspectBranch(branch: Branch): Promise<BranchInfo> {
+    return this.call('InspectBranch', { branch });
+  }
+
+  /** With `wait`, pachd answers only once the commit reaches that state; `timeoutMs` bounds one such wait. */
+  inspectCommit(commit: Commit, wait?: CommitState, timeoutMs?: number): Promise<CommitInfo> {
+    return this.call('InspectCommit', wait ? { commit, wait } : { commit }, timeoutMs);
+  }
+
+  startCommit(branch: Branch, description: string): Promise<Commit> {
+    return this.call('StartCommit', { branch, description });
+  }
+
+  finishCommit(commit: Commit, description?: string): Promise<unknown> {
+    return this.call('FinishCommit', description === undefined ? { commit } : { commit, description });
+  }
+
+  /** Streams the changes of `newFile` against `oldFile` (its parent's same path when omitted), in path order. */
+  async *diffFile(newFile: File, oldFile?: File): AsyncGenerator<DiffFileResponse> {
+    const stream = await this.http.stream({ method: 'POST', path: `${API}/DiffFile`, body: oldFile ? { newFile, oldFile } : { newFile } });
+    yield* readNdjsonResults<DiffFileResponse>(stream, 'POST /api/pfs_v2.API/DiffFile');
+  }
+
+  /** Streams a file's bytes, decoding GetFile's base64 `BytesValue` chunks. */
+  async *getFile(file: File): AsyncGenerator<Buffer> {
+    const stream = await this.http.stream({ method: 'POST', path: `${API}/GetFile`, body: { file } });
+    for await (const chunk of readNdjsonResults<{ value?: string }>(stream, 'POST /api/pfs_v2.API/GetFile')) {
+      if (chunk.value) yield Buffer.from(chunk.value, 'base64');
+    }
+  }
+
+  /**
+   * Client-streaming ModifyFile: the messages are pulled from `messages` only as fast as the upload
+   * drains, so the request body is never held in memory.
+   */
+  async modifyFile(messages: AsyncIterable<ModifyFileRequest>): Promise<void> {
+    // An error of the message source (e.g. an unsafe path in a checkpoint) is the one worth reporting,
+    // not the aborted upload it causes.
+    let sourceError: unknown;
+    const lines = async function* (): AsyncGenerator<Buffer> {
+      try {
+        for await (const message of messages) yield Buffer.from(JSON.stringify(message) + '\n');
+      } catch (err) {
+        sourceError = err;
+        throw err;
+      }
+    };
+    const body = Readable.from(lines(), { objectMode: false });
+    try {
+      await this.http.json({ method: 'POST', path: `${API}/ModifyFile`, body });
+    } catch (err) {
+      throw sourceError ?? err;
+    } finally {
+      body.destroy(); // ends the source (and whatever it reads from) if the server answered early
+    }
+  }
+
+  private call<T>(method: string, body: unknown, timeoutMs?: number): Promise<T> {
+    return this.http.json<T>({ method: 'POST', path: `${API}/${method}`, body, timeoutMs });
+  }
+}

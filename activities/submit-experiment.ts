@@ -1,0 +1,91 @@
+// submitExperiment: creates the Determined experiment for one input commit, exactly once per
+// (workflow, commit): a deterministic label marks it, and a retry finds it instead of creating another.
+import crypto from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import yaml from 'js-yaml';
+import type { SubmitExperimentInput, SubmittedExperiment } from '../common/types';
+import { ErrorType } from '../common/errors';
+import type { Clients } from './clients';
+import { buildModelDefinition } from './determined/model-definition';
+import type { CreateExperimentRequest } from './determined/types';
+import { readExperimentConfig, type ExperimentConfig } from './experiment-config';
+import { failure, failureType } from './http/errors';
+import { heartbeatDuring } from './heartbeat';
+
+/** The label that identifies the experiment of one (workflow, commit). */
+export function runLabel(workflowId: string, commit: string): string {
+  return `ct-run-${crypto.createHash('sha256').update(`${workflowId}\n${commit}`).digest('hex').slice(0, 16)}`;
+}
+
+export async function submitExperiment(clients: Clients, input: SubmitExperimentInput): Promise<SubmittedExperiment> {
+  const label = runLabel(input.workflowId, input.commit);
+  const existing = await findByLabel(clients, label);
+  if (existing !== null) return { experimentId: existing, created: false };
+
+  const source = input.code.source;
+  const codeDir = await heartbeatDuring(
+    clients.code.checkout(source, input.code.sha, Context.current().cancellationSignal),
+    () => ({ phase: 'git-fetch', sha: input.code.sha }),
+  );
+  const config = enrichConfig(clients, await readExperimentConfig(codeDir, source), input, label);
+
+  // Both cases upload the fresh code. The original sent no model definition when continuing, so the
+  // master reused the parent's and silently ignored code changes; the master accepts both together.
+  const request: CreateExperimentRequest = {
+    config: yaml.dump(config, { lineWidth: -1, noRefs: true }),
+    modelDefinition: await buildModelDefinition(codeDir),
+    activate: true,
+  };
+  if (input.parent) request.parentId = input.parent.experimentId;
+
+  try {
+    const { experiment } = await clients.determined.createExperiment(request);
+    return { experimentId: experiment.id, created: true };
+  } catch (err) {
+    if (failureType(err) === ErrorType.BadRequest) {
+      throw failure(ErrorType.InvalidConfig, `Determined rejected the experiment config ${source.configFile}: ${(err as Error).message}`, true);
+    }
+    // A lost answer may hide a created experiment: the retry finds it by its label.
+    throw err;
+  }
+}
+
+async function findByLabel(clients: Clients, label: string): Promise<number | null> {
+  const { experiments } = await clients.determined.getExperiments({ labels: [label], limit: 100, sortBy: 'SORT_BY_ID', orderBy: 'ORDER_BY_ASC' });
+  // The label filter is the master's; check it here too, and take the first one created.
+  const ids = (experiments ?? []).filter((e) => e.labels?.includes(label)).map((e) => e.id);
+  return ids.length > 0 ? Math.min(...ids) : null;
+}
+
+/**
+ * Adds where the data is (`data.pachyderm`) and where the run comes from (`labels`). The commit gets
+ * its own key: the original put it in `branch`. The token comes from the worker's configuration only.
+ */
+function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitExperimentInput, label: string): ExperimentConfig {
+  const pach = clients.config.pachyderm;
+  const data = (config.data && typeof config.data === 'object' ? config.data : {}) as Record<string, unknown>;
+  const existingPach = (data.pachyderm && typeof data.pachyderm === 'object' ? data.pachyderm : {}) as Record<string, unknown>;
+  const labels = Array.isArray(config.labels) ? (config.labels as unknown[]).filter((l): l is string => typeof l === 'string') : [];
+  const origin = [input.inputRepo.repo, input.commit, input.pipelineName, `workflow:${input.workflowId}`, label];
+  const searcher = { ...((config.searcher ?? {}) as Record<string, unknown>) };
+  if (input.parent) searcher.source_checkpoint_uuid = input.parent.checkpointUuid;
+  return {
+    ...config,
+    searcher,
+    data: {
+      ...data,
+      pachyderm: {
+        ...existingPach,
+        host: pach.experimentHost,
+        port: pach.experimentPort,
+        project: input.inputRepo.project,
+        repo: input.inputRepo.repo,
+        branch: input.inputRepo.branch,
+        commit: input.commit,
+        base_commit: input.baseCommit,
+        token: pach.token ?? '',
+      },
+    },
+    labels: [...new Set([...labels, ...origin])],
+  };
+}
