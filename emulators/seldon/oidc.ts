@@ -1,5 +1,5 @@
 // A Keycloak-like OIDC issuer (realm `deploy-realm`) and the bearer-token check of the Seldon Deploy API.
-// Tokens are RS256 JWTs signed with a key kept in the state directory, so they stay valid across restarts.
+// Tokens are ES256 JWTs signed with a key kept in the state directory, so they stay valid across restarts.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -87,14 +87,14 @@ export class OidcIssuer {
         grant_types_supported: ['password', 'client_credentials'],
         response_types_supported: ['code', 'id_token', 'token'],
         subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: ['RS256'],
+        id_token_signing_alg_values_supported: ['ES256'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
         scopes_supported: ['openid', 'email', 'profile', 'groups'],
       });
     });
     router.get(CERTS_PATH, ({ res }) => {
       const jwk = this.publicKey.export({ format: 'jwk' });
-      sendJson(res, 200, { keys: [{ ...jwk, kid: this.keyId, use: 'sig', alg: 'RS256' }] });
+      sendJson(res, 200, { keys: [{ ...jwk, kid: this.keyId, use: 'sig', alg: 'ES256' }] });
     });
     router.post(TOKEN_PATH, async ({ req, res }) => {
       const form = await readForm(req);
@@ -149,7 +149,12 @@ export class OidcIssuer {
     const parts = match[1].split('.');
     if (parts.length !== 3) return { error: 'bearer token is not a JWT issued by this realm' };
     const [header, payload, signature] = parts;
-    const signed = crypto.verify('sha256', Buffer.from(`${header}.${payload}`), this.publicKey, Buffer.from(signature, 'base64url'));
+    const signed = crypto.verify(
+      'sha256',
+      Buffer.from(`${header}.${payload}`),
+      { key: this.publicKey, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(signature, 'base64url'),
+    );
     if (!signed) return { error: 'bearer token signature is invalid' };
     let claims: TokenClaims;
     try {
@@ -164,9 +169,10 @@ export class OidcIssuer {
   }
 
   private sign(claims: TokenClaims): string {
-    const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: this.keyId }));
+    const header = b64url(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: this.keyId }));
     const payload = b64url(JSON.stringify(claims));
-    const signature = crypto.sign('sha256', Buffer.from(`${header}.${payload}`), this.privateKey);
+    // JWS wants the raw r||s form of an ECDSA signature, not DER.
+    const signature = crypto.sign('sha256', Buffer.from(`${header}.${payload}`), { key: this.privateKey, dsaEncoding: 'ieee-p1363' });
     return `${header}.${payload}.${b64url(signature)}`;
   }
 
@@ -207,7 +213,8 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 
 function loadOrCreateKey(file: string): crypto.KeyObject {
   if (fs.existsSync(file)) return crypto.createPrivateKey(fs.readFileSync(file, 'utf8'));
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // P-256 (ES256): generated in a millisecond, unlike RSA.
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
