@@ -25,6 +25,7 @@ function masterInfo(): Record<string, unknown> {
     product: 'PRODUCT_UNSPECIFIED',
     userManagementEnabled: true,
     featureSwitches: [],
+    hasCustomLogo: false,
   };
 }
 
