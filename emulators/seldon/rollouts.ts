@@ -78,6 +78,8 @@ export class RolloutController {
       if (state === 'Creating' || (state === 'Available' && current)) {
         // The serving generation of a finished rollout is rolled out again (containers do not survive the emulator).
         if (record.serving && !current) this.restoreInBackground(namespace, name, record);
+        // Until its container answers again the deployment is not Available (what a pod restart shows too).
+        if (state === 'Available') this.setStatus(record, 'Creating');
         this.start(namespace, name, { skipDelay: state === 'Available' });
       } else if (record.serving) {
         this.restoreInBackground(namespace, name, record);
