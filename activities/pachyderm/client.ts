@@ -51,8 +51,9 @@ export class PachydermClient {
     return this.call('StartCommit', { branch, description });
   }
 
-  finishCommit(commit: Commit, description?: string): Promise<unknown> {
-    return this.call('FinishCommit', description === undefined ? { commit } : { commit, description });
+  /** With `error`, the commit is finished as failed: pachd then skips its content. */
+  finishCommit(commit: Commit, description?: string, error?: string, uncancellable = false): Promise<unknown> {
+    return this.http.json({ method: 'POST', path: `${API}/FinishCommit`, body: { commit, description, error }, uncancellable });
   }
 
   /** Streams the changes of `newFile` against `oldFile` (its parent's same path when omitted), in path order. */

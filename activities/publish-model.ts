@@ -1,0 +1,201 @@
+// publishModel: copies a registered checkpoint from Determined into ONE commit of the output repo
+// (checkpoint/** and model-info.yaml), streaming the tar archive straight into a ModifyFile upload so
+// memory stays bounded whatever the checkpoint's size. The commit's description carries an idempotency
+// key: a retry returns the finished commit, or rewrites the open commit a crashed attempt left behind.
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import * as tar from 'tar-stream';
+import type { ModelInfo, PublishedModel, PublishModelInput } from '../common/types';
+import { ErrorType } from '../common/errors';
+import type { Clients } from './clients';
+import { failure, failureType } from './http/errors';
+import { dumpModelInfo, MODEL_INFO_PATH } from './model-info';
+import type { Branch, Commit, CommitInfo, ModifyFileRequest } from './pachyderm/types';
+import { repoOf } from './pachyderm/types';
+import { searcherOf } from './experiment-config';
+
+/** Size of the raw bytes in one addFile message (base64 makes the line 4/3 of it). */
+const CHUNK_BYTES = 1024 * 1024;
+/** How far back on the output branch a previous attempt's commit is looked for. */
+const SEARCH_DEPTH = 20;
+
+export function publishKey(modelName: string, version: number): string {
+  return `ct-publish model=${encodeURIComponent(modelName)} version=${version}`;
+}
+
+export async function publishModel(clients: Clients, input: PublishModelInput): Promise<PublishedModel> {
+  const { pachyderm } = clients;
+  const ctx = Context.current();
+  const repo = repoOf(input.output.project, input.output.repo);
+  const branch: Branch = { repo, name: input.output.branch };
+  const key = publishKey(input.version.modelName, input.version.version);
+  await ensureRepo(clients, branch);
+
+  const previous = await findPublished(clients, branch, key);
+  if (previous && (previous.finishing || previous.finished)) {
+    const counts = parseCounts(previous.description ?? '');
+    return { outputCommit: previous.commit.id!, ...counts, created: false };
+  }
+  // An open commit with our key is a crashed attempt's: write it again from scratch.
+  const commit: Commit = previous ? { repo, id: previous.commit.id } : await pachyderm.startCommit(branch, key);
+  const commitRef: Commit = { repo, id: commit.id };
+  ctx.heartbeat({ phase: 'uploading', commit: commit.id });
+
+  const info = await modelInfoOf(clients, input);
+  const counts = { files: 0, bytes: 0 };
+  try {
+    await pachyderm.modifyFile(uploadMessages(clients, input, commitRef, info, counts, previous !== null));
+  } catch (err) {
+    // An open commit would block the branch: close it as failed when no retry will (a bad checkpoint,
+    // or the workflow cancelling). Other errors leave it open for the next attempt to rewrite.
+    if (isFinal(err, ctx)) {
+      await pachyderm.finishCommit(commitRef, `${key} failed`, String((err as Error).message ?? err), true).catch(() => undefined);
+    }
+    throw err;
+  }
+  await pachyderm.finishCommit(commitRef, `${key} files=${counts.files} bytes=${counts.bytes}`);
+  return { outputCommit: commit.id!, ...counts, created: true };
+}
+
+async function* uploadMessages(
+  clients: Clients,
+  input: PublishModelInput,
+  commit: Commit,
+  info: ModelInfo,
+  counts: { files: number; bytes: number },
+  rewrite: boolean,
+): AsyncGenerator<ModifyFileRequest> {
+  const ctx = Context.current();
+  yield { setCommit: commit };
+  if (rewrite) yield { deleteFile: { path: '/' } };
+
+  const archive = await clients.determined.downloadCheckpoint(input.version.checkpointUuid);
+  const extract = tar.extract();
+  archive.on('error', (err) => extract.destroy(err));
+  archive.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      if (entry.header.type !== 'file') {
+        entry.resume(); // directories are implied by file paths in PFS
+        continue;
+      }
+      const target = `/checkpoint/${safeRelativePath(entry.header.name, input.version.checkpointUuid)}`;
+      let pending: Buffer[] = [];
+      let pendingSize = 0;
+      let sent = false;
+      for await (const chunk of entry) {
+        pending.push(chunk as Buffer);
+        pendingSize += (chunk as Buffer).length;
+        if (pendingSize >= CHUNK_BYTES) {
+          const data = Buffer.concat(pending);
+          pending = [];
+          pendingSize = 0;
+          counts.bytes += data.length;
+          sent = true;
+          yield { addFile: { path: target, raw: data.toString('base64') } };
+          ctx.heartbeat({ phase: 'uploading', commit: commit.id, bytes: counts.bytes });
+        }
+      }
+      if (pendingSize > 0 || !sent) {
+        const data = Buffer.concat(pending);
+        counts.bytes += data.length;
+        yield { addFile: { path: target, raw: data.toString('base64') } }; // an empty file still exists
+      }
+      counts.files += 1;
+    }
+  } finally {
+    archive.destroy();
+    extract.destroy();
+  }
+  const infoBytes = Buffer.from(dumpModelInfo(info));
+  counts.files += 1;
+  counts.bytes += infoBytes.length;
+  yield { addFile: { path: MODEL_INFO_PATH, raw: infoBytes.toString('base64') } };
+}
+
+/** A checkpoint entry's path, refused when it would land outside `checkpoint/`. */
+function safeRelativePath(name: string, uuid: string): string {
+  const cleaned = name.replace(/\\/g, '/');
+  const unsafe = cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned) || cleaned.split('/').includes('..');
+  const normalized = path.posix.normalize(cleaned).replace(/^(\.\/)+/, '');
+  if (unsafe || !normalized || normalized === '.') {
+    throw failure(ErrorType.UnsafePath, `checkpoint ${uuid} holds an unsafe path ${JSON.stringify(name)}: refusing to publish it`, true);
+  }
+  return normalized;
+}
+
+async function modelInfoOf(clients: Clients, input: PublishModelInput): Promise<ModelInfo> {
+  const v = input.version;
+  let searcherMetric: string | null = null;
+  let smallerIsBetter: boolean | null = null;
+  try {
+    const { config } = await clients.determined.getExperiment(v.experimentId);
+    ({ metric: searcherMetric, smallerIsBetter } = searcherOf(config ?? {}, `of experiment ${v.experimentId}`));
+  } catch (err) {
+    // Only a missing or config-less experiment leaves these unknown; outages are retried.
+    if (failureType(err) === ErrorType.Unavailable || failureType(err) === ErrorType.Unauthenticated) throw err;
+  }
+  return {
+    name: v.modelName,
+    pipeline: input.pipelineName,
+    repo: input.inputRepo.repo,
+    version: input.commit,
+    registryVersion: v.version,
+    checkpointUuid: v.checkpointUuid,
+    experimentId: v.experimentId,
+    inputCommit: input.commit,
+    baseCommit: input.baseCommit,
+    metric: v.metric,
+    searcherMetric,
+    smallerIsBetter,
+  };
+}
+
+async function ensureRepo(clients: Clients, branch: Branch): Promise<void> {
+  try {
+    await clients.pachyderm.inspectRepo(branch.repo);
+    return;
+  } catch (err) {
+    if (failureType(err) !== ErrorType.NotFound) throw err;
+  }
+  try {
+    await clients.pachyderm.createRepo(branch.repo, 'Models published by continuous training (checkpoint/ and model-info.yaml)');
+  } catch (err) {
+    if (!/already exists/i.test((err as Error).message)) throw err; // created meanwhile
+  }
+}
+
+/** The newest commit on the branch (head and a few ancestors) whose description carries `key`. */
+async function findPublished(clients: Clients, branch: Branch, key: string): Promise<CommitInfo | null> {
+  let info: CommitInfo;
+  try {
+    info = await clients.pachyderm.inspectCommit({ branch });
+  } catch (err) {
+    if (failureType(err) === ErrorType.NotFound) return null; // no branch yet
+    throw err;
+  }
+  for (let depth = 0; depth < SEARCH_DEPTH; depth++) {
+    // A commit finished with an error was abandoned: a new one is published in its place.
+    if (hasKey(info.description ?? '', key)) return info.error ? null : info;
+    const parent = info.parentCommit?.id;
+    if (!parent) return null;
+    info = await clients.pachyderm.inspectCommit({ repo: branch.repo, id: parent });
+  }
+  return null;
+}
+
+function isFinal(err: unknown, ctx: Context): boolean {
+  if (err instanceof ApplicationFailure) return err.nonRetryable === true;
+  return err instanceof CancelledFailure && (ctx.cancellationDetails?.cancelRequested ?? false);
+}
+
+function hasKey(description: string, key: string): boolean {
+  return description === key || description.startsWith(`${key} `);
+}
+
+function parseCounts(description: string): { files: number; bytes: number } {
+  const files = /\bfiles=(\d+)/.exec(description);
+  const bytes = /\bbytes=(\d+)/.exec(description);
+  return { files: files ? Number(files[1]) : 0, bytes: bytes ? Number(bytes[1]) : 0 };
+}

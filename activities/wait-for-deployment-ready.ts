@@ -1,0 +1,50 @@
+// waitForDeploymentReady: polls the SeldonDeployment until Seldon reports it Available for the current
+// generation. Failed, a vanished deployment or the timeout are final (the workflow rolls back).
+import { Context } from '@temporalio/activity';
+import type { WaitDeploymentReadyInput } from '../common/types';
+import { ErrorType } from '../common/errors';
+import type { Clients } from './clients';
+import { durationMs } from './duration';
+import { failure } from './http/errors';
+import { readDeployment } from './get-deployed-model';
+import { previousHeartbeat } from './heartbeat';
+
+interface ReadyHeartbeat {
+  deployment: string;
+  /** When the first attempt started waiting: retries do not restart the timeout. */
+  startedAt: number;
+  state: string;
+}
+
+export async function waitForDeploymentReady(clients: Clients, input: WaitDeploymentReadyInput): Promise<{ state: 'Available' }> {
+  const ctx = Context.current();
+  const where = `${input.namespace}/${input.deploymentName}`;
+  const timeoutMs = durationMs(input.timeout, 'timeout');
+  const pollMs = durationMs(input.pollInterval, 'pollInterval');
+  const resumed = previousHeartbeat<ReadyHeartbeat>((d) => d.deployment === where && typeof d.startedAt === 'number');
+  const startedAt = resumed?.startedAt ?? Date.now();
+
+  for (;;) {
+    const sdep = await readDeployment(clients, input.namespace, input.deploymentName);
+    if (!sdep) throw failure(ErrorType.DeploymentFailed, `deployment ${where} does not exist`, true);
+    const status = sdep.status ?? {};
+    const generation = sdep.metadata.generation;
+    // A status from before the last update says nothing about the new spec.
+    const current = generation === undefined || status.observedGeneration === undefined || status.observedGeneration >= generation;
+    const state = status.state ?? 'Unknown';
+    ctx.heartbeat({ deployment: where, startedAt, state } satisfies ReadyHeartbeat);
+    if (current && state === 'Available') return { state: 'Available' };
+    if (current && state === 'Failed') {
+      throw failure(ErrorType.DeploymentFailed, `deployment ${where} failed: ${status.description || 'no description'}`, true);
+    }
+    const elapsed = Date.now() - startedAt;
+    if (elapsed >= timeoutMs) {
+      throw failure(
+        ErrorType.DeploymentFailed,
+        `deployment ${where} not Available after ${input.timeout} (state ${state}${status.description ? `: ${status.description}` : ''})`,
+        true,
+      );
+    }
+    await ctx.sleep(Math.min(pollMs, timeoutMs - elapsed));
+  }
+}
