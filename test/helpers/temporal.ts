@@ -1,6 +1,7 @@
 // Starts real Temporal servers for tests through `existing-path` (see scripts/temporal-binaries.ts).
 // Under CI=true a missing binary fails the run instead of falling back to a download that cannot work here.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
 import { cliExecutable, testServerExecutable, type ServerExecutable } from '../../scripts/temporal-binaries';
 import { ALL_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 
@@ -11,17 +12,26 @@ function required(exe: ServerExecutable, what: string): ServerExecutable {
   return exe;
 }
 
+/** The time-skipping server, with the project's search attributes registered (it has no start flag for them). */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: required(testServerExecutable(), 'temporal-test-server') },
   });
+  const indexedType = { KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT };
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      ALL_SEARCH_ATTRIBUTES.map((key) => [key.name, indexedType[key.type as keyof typeof indexedType]]),
+    ),
+  });
+  return env;
 }
 
 export async function createLocalEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: required(cliExecutable(), 'temporal CLI'),
-      searchAttributes: Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => ({ name, type })),
+      searchAttributes: ALL_SEARCH_ATTRIBUTES,
     },
   });
 }

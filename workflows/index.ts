@@ -1,0 +1,5 @@
+// Every workflow the worker registers. Deterministic code only (enforced by ESLint).
+export { repositoryWorkflow, newCommitSignal, pauseSignal, resumeSignal, repositoryStatusQuery } from './repository';
+export { trainingWorkflow, trainingStatusQuery } from './training';
+export { deployerWorkflow, deployRequestSignal, deployerStatusQuery } from './deployer';
+export { deploymentWorkflow, deploymentStatusQuery } from './deployment';

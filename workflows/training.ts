@@ -1,0 +1,179 @@
+// Trains one model on one input commit: diff → experiment code → registry → experiment → wait →
+// register → publish. Steps 2 to 8 of the seed; the published output commit cascades into deployment.
+import {
+  ApplicationFailure,
+  defineQuery,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PipelineSpec } from '../common/pipeline';
+import type { DiffSummary, ExperimentProgress, ExperimentState, ModelVersionRef } from '../common/types';
+import { ErrorType } from '../common/errors';
+import { CtCommit, CtExperimentId, CtModelName, CtModelVersion, CtPipeline, CtRepo } from '../common/search-attributes';
+import { quick, streaming, experimentWaiter } from './activities';
+import { StepTracker, type StepRecord } from './steps';
+
+export interface TrainingInput {
+  pipeline: PipelineSpec;
+  commit: string;
+  /** How many commits this training covers (more than one when commits were coalesced). */
+  coveredCommits?: number;
+}
+
+export type TrainingResult =
+  | {
+      status: 'trained';
+      commit: string;
+      baseCommit: string | null;
+      diff: DiffSummary;
+      experimentId: number;
+      modelVersion: ModelVersionRef;
+      outputCommit: string;
+    }
+  | { status: 'skipped'; commit: string; reason: string; diff: DiffSummary | null };
+
+export interface TrainingStatus {
+  commit: string;
+  step: string | null;
+  steps: StepRecord[];
+  experiment: ExperimentProgress | null;
+  result: TrainingResult | null;
+}
+
+export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
+
+const TERMINAL: ExperimentState[] = ['COMPLETED', 'CANCELED', 'ERROR', 'DELETED'];
+
+export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
+  const { pipeline, commit } = input;
+  const steps = new StepTracker(`train ${pipeline.modelName} on ${pipeline.input.repo}@${commit}`);
+  let experiment: ExperimentProgress | null = null;
+  let result: TrainingResult | null = null;
+  setHandler(trainingStatusQuery, () => ({ commit, step: steps.current, steps: steps.steps, experiment, result }));
+  upsertSearchAttributes([
+    { key: CtPipeline, value: pipeline.name },
+    { key: CtRepo, value: pipeline.input.repo },
+    { key: CtCommit, value: commit },
+    { key: CtModelName, value: pipeline.modelName },
+  ]);
+
+  const skip = (reason: string, diff: DiffSummary | null): TrainingResult => {
+    result = { status: 'skipped', commit, reason, diff };
+    steps.finish('skipped');
+    return result;
+  };
+
+  // The registry tells us which commit the current model saw, so the diff covers every commit since
+  // (coalesced or skipped ones included), not merely this commit's parent.
+  const latest = await steps.run(
+    'lookup-model',
+    () => quick.lookupModel({ modelName: pipeline.modelName, pipelineName: pipeline.name, inputRepo: pipeline.input }),
+    (v) => (v ? `latest version ${v.version} trained on ${v.trainedOnCommit ?? 'unknown commit'}` : 'no version yet'),
+  );
+  if (latest?.trainedOnCommit === commit) {
+    return skip(`version ${latest.version} of ${pipeline.modelName} was already trained on this commit`, null);
+  }
+
+  const diff = await steps.run(
+    'diff-commit',
+    () => streaming.diffCommit({ repo: pipeline.input, commit, baseCommit: latest?.trainedOnCommit ?? null }),
+    (d) =>
+      `+${d.added.files} ~${d.modified.files} -${d.deleted.files} files against ${d.baseCommit ?? 'nothing (first commit)'}`,
+  );
+  if (diff.kind === 'empty') return skip('the commit adds or changes no file', diff);
+  if (diff.kind === 'deletions-only') return skip('the commit only deletes files: nothing new to train on', diff);
+
+  const code = await steps.run(
+    'fetch-experiment',
+    () => streaming.fetchExperiment({ source: pipeline.experiment }),
+    (c) => `${c.experimentName} at ${c.sha.slice(0, 12)} (${c.files} files)`,
+  );
+
+  const submitted = await steps.run(
+    'submit-experiment',
+    () =>
+      quick.submitExperiment({
+        pipelineName: pipeline.name,
+        inputRepo: pipeline.input,
+        commit,
+        baseCommit: diff.baseCommit,
+        code,
+        parent: latest,
+        workflowId: workflowInfo().workflowId,
+      }),
+    (s) => `experiment ${s.experimentId}${latest ? ` continuing from checkpoint ${latest.checkpointUuid}` : ' from scratch'}`,
+  );
+  upsertSearchAttributes([{ key: CtExperimentId, value: submitted.experimentId }]);
+
+  const waitForExperiment = experimentWaiter(pipeline.training);
+  const final = await steps.run(
+    'wait-experiment',
+    async () => {
+      // One activity call per state change: the status query shows QUEUED → … → RUNNING → COMPLETED
+      // while the history stays a handful of events however long the training runs.
+      let state: ExperimentState = 'UNSPECIFIED';
+      for (;;) {
+        experiment = await waitForExperiment({
+          experimentId: submitted.experimentId,
+          pollInterval: pipeline.training.pollInterval,
+          returnWhenStateChangesFrom: state,
+        });
+        state = experiment.state;
+        if (TERMINAL.includes(state)) return experiment;
+      }
+    },
+    (e) => `experiment ${e.experimentId} ${e.state}`,
+  );
+  if (final.state !== 'COMPLETED') {
+    steps.finish('failed');
+    throw ApplicationFailure.create({
+      type: ErrorType.ExperimentFailed,
+      nonRetryable: true,
+      message: `experiment ${final.experimentId} ended in ${final.state}: nothing registered or published`,
+      details: [{ experimentId: final.experimentId, state: final.state }],
+    });
+  }
+
+  const version = await steps.run(
+    'register-version',
+    () =>
+      quick.registerModelVersion({
+        modelName: pipeline.modelName,
+        pipelineName: pipeline.name,
+        inputRepo: pipeline.input,
+        experimentId: submitted.experimentId,
+        commit,
+        baseCommit: diff.baseCommit,
+        workflowId: workflowInfo().workflowId,
+      }),
+    (v) => `${v.modelName} version ${v.version} (checkpoint ${v.checkpointUuid})`,
+  );
+  upsertSearchAttributes([{ key: CtModelVersion, value: version.version }]);
+
+  const published = await steps.run(
+    'publish-model',
+    () =>
+      streaming.publishModel({
+        output: pipeline.output,
+        pipelineName: pipeline.name,
+        inputRepo: pipeline.input,
+        version,
+        commit,
+        baseCommit: diff.baseCommit,
+      }),
+    (p) => `${pipeline.output.repo}@${p.outputCommit} (${p.files} files, ${p.bytes} bytes)`,
+  );
+
+  result = {
+    status: 'trained',
+    commit,
+    baseCommit: diff.baseCommit,
+    diff,
+    experimentId: submitted.experimentId,
+    modelVersion: version,
+    outputCommit: published.outputCommit,
+  };
+  steps.finish('done');
+  return result;
+}
