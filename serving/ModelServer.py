@@ -64,7 +64,7 @@ class ModelServer:
         target = os.path.join(os.environ.get("MODEL_DIR") or tempfile.mkdtemp(prefix="model-"), ckpt.uuid)
         path = ckpt.download(path=target, mode=DownloadMode.MASTER)
         self.predictor = load_predictor(path)
-        self.class_names: List[str] = list(self.predictor.class_names)
+        self._class_names: List[str] = list(self.predictor.class_names)
         self._tags = {
             "model_name": model_name,
             "model_version": version.name,
@@ -87,8 +87,12 @@ class ModelServer:
         return max(found, key=lambda v: v.model_version)
 
     def predict(self, X, names: Optional[List[str]] = None, meta: Optional[Dict] = None):
-        """Class probabilities, one row per input; seldon-core names the columns with class_names."""
+        """Class probabilities, one row per input, in the order of class_names()."""
         return np.asarray(self.predictor.predict(X))
+
+    def class_names(self) -> List[str]:
+        """The columns of predict's output (seldon-core puts them in data.names)."""
+        return list(self._class_names)
 
     def tags(self) -> Dict[str, Any]:
         """Added to every response's meta.tags: which registry version answered."""

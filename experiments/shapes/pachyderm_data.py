@@ -2,7 +2,7 @@
 
 The experiment's config carries `data.pachyderm` {host, port, project, repo, branch, commit,
 base_commit, token}, filled in by the workflow. The new and updated files are those DiffFile
-reports with a `newFile` of type FILE, between `commit` and `base_commit` (when base_commit is
+reports with a `newFile` of fileType FILE, between `commit` and `base_commit` (when base_commit is
 empty, pachd diffs against the commit's parent). Deleted files (only `oldFile`) and directories
 are skipped. Plain HTTP with `requests`: POST /api/pfs_v2.API/DiffFile (NDJSON response) and
 GET /pfs/<project>/<repo>/<commit>/<path> for the bytes, streamed to disk.
@@ -16,6 +16,9 @@ from typing import Dict, Iterator, List, Optional
 import requests
 
 COMMIT_ID = re.compile(r"^[0-9a-f]{32}$")
+# pfs_v2.FileType's protojson name is "FILE" (enum value FILE = 1); also accept the number and a prefixed
+# spelling, so that a gateway configured differently does not silently select nothing.
+FILE_TYPES = ("FILE", "FILE_TYPE_FILE", 1)
 TIMEOUT = (10, 300)  # connect, read (seconds)
 
 
@@ -74,7 +77,7 @@ class PachydermSource:
         paths = []
         for change in self.diff():
             new = change.get("newFile")
-            if not new or new.get("fileType") != "FILE_TYPE_FILE":
+            if not new or new.get("fileType") not in FILE_TYPES:
                 continue
             path = new.get("file", {}).get("path", "")
             if path and path != "/":
