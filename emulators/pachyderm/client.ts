@@ -3,6 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { URL } from 'node:url';
+import { pachydermContract, assertContract } from './contract';
 
 export type Json = Record<string, unknown>;
 
@@ -21,6 +22,8 @@ export class PachdError extends Error {
 export interface PachdTarget {
   url: string;
   authToken?: string;
+  /** Check every request sent and every answer received against pachd's API spec (throws if not). */
+  contractCheck?: boolean;
 }
 
 const UPLOAD_CHUNK = 1024 * 1024;
@@ -28,11 +31,20 @@ const UPLOAD_CHUNK = 1024 * 1024;
 export class PachdRestClient {
   readonly baseUrl: string;
   readonly authToken?: string;
+  readonly contractCheck: boolean;
 
   constructor(target: string | PachdTarget) {
-    const t = typeof target === 'string' ? { url: target } : target;
+    const t: PachdTarget = typeof target === 'string' ? { url: target } : target;
     this.baseUrl = t.url.replace(/\/+$/, '');
     this.authToken = t.authToken;
+    this.contractCheck = t.contractCheck ?? false;
+  }
+
+  private check(kind: 'request' | 'response' | 'streamLine' | 'error', rpc: string, value: unknown): void {
+    if (!this.contractCheck) return;
+    const c = pachydermContract();
+    const errors = kind === 'error' ? c.error(value) : c[kind](rpc, value);
+    assertContract(errors, `${rpc} ${kind} ${JSON.stringify(value).slice(0, 300)}`);
   }
 
   private request(method: string, path: string, headers: Record<string, string> = {}): http.ClientRequest {
@@ -45,6 +57,14 @@ export class PachdRestClient {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  private errorAnswer(rpc: string, status: number, body: Buffer): PachdError {
+    if (this.contractCheck) {
+      const j = JSON.parse(body.toString('utf8')) as Json;
+      this.check(j.error ? 'streamLine' : 'error', rpc, j);
+    }
+    return PachdRestClient.errorOf(status, body);
   }
 
   private static errorOf(status: number, body: Buffer): PachdError {
@@ -66,6 +86,7 @@ export class PachdRestClient {
       req.on('error', reject);
     });
     for await (const line of lines) {
+      this.check('request', rpc, line);
       if (!req.write(JSON.stringify(line) + '\n')) {
         await new Promise<void>((resolve) => {
           req.once('drain', resolve);
@@ -82,14 +103,16 @@ export class PachdRestClient {
   async call<T = Json>(rpc: string, body: Json = {}): Promise<T> {
     const res = await this.send(rpc, [body]);
     const buf = await PachdRestClient.collect(res);
-    if (res.statusCode !== 200) throw PachdRestClient.errorOf(res.statusCode ?? 0, buf);
-    return JSON.parse(buf.toString('utf8')) as T;
+    if (res.statusCode !== 200) throw this.errorAnswer(rpc, res.statusCode ?? 0, buf);
+    const answer = JSON.parse(buf.toString('utf8')) as T;
+    this.check('response', rpc, answer);
+    return answer;
   }
 
   /** A server stream, message by message; an `{"error"}` line throws. `signal` ends it early. */
   async *stream<T = Json>(rpc: string, body: Json = {}, signal?: AbortSignal): AsyncGenerator<T> {
     const res = await this.send(rpc, [body], signal);
-    if (res.statusCode !== 200) throw PachdRestClient.errorOf(res.statusCode ?? 0, await PachdRestClient.collect(res));
+    if (res.statusCode !== 200) throw this.errorAnswer(rpc, res.statusCode ?? 0, await PachdRestClient.collect(res));
     let pending = '';
     try {
       for await (const chunk of res) {
@@ -100,6 +123,7 @@ export class PachdRestClient {
           pending = pending.slice(nl + 1);
           if (!line) continue;
           const msg = JSON.parse(line) as { result?: T; error?: { code: number; message: string } };
+          this.check('streamLine', rpc, msg);
           if (msg.error) throw new PachdError(msg.error.code, msg.error.message, 200);
           yield msg.result as T;
         }
@@ -122,7 +146,8 @@ export class PachdRestClient {
   async modifyFile(messages: Iterable<Json> | AsyncIterable<Json>): Promise<void> {
     const res = await this.send('pfs_v2.API/ModifyFile', messages);
     const buf = await PachdRestClient.collect(res);
-    if (res.statusCode !== 200) throw PachdRestClient.errorOf(res.statusCode ?? 0, buf);
+    if (res.statusCode !== 200) throw this.errorAnswer('pfs_v2.API/ModifyFile', res.statusCode ?? 0, buf);
+    this.check('response', 'pfs_v2.API/ModifyFile', JSON.parse(buf.toString('utf8')));
   }
 
   /** GetFile's content as one Buffer. */

@@ -21,7 +21,6 @@ export function cleanPath(p: string): string {
  */
 export function validateFilePath(raw: string, field: string): string {
   if (typeof raw !== 'string') throw invalidArgument(`${field} must be a string`);
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(raw)) throw invalidArgument(`${field} ${JSON.stringify(raw)} contains control characters`);
   const p = cleanPath(raw);
   if (p === '/') throw invalidArgument(`${field} must name a file, not the root directory`);
