@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing (scripts/setup.sh), type-checks, lints, then runs the
+# whole jest suite (real Temporal servers, the emulators, the Python clients) and prints one summary
+# line, `N passed, N failed`. Extra arguments go to jest (e.g. a test path).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+echo "[test] type-checking" >&2
+npx tsc --noEmit -p .
+echo "[test] linting" >&2
+npx eslint .
+
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+status=0
+npx jest --runInBand --json --outputFile="$results" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
+' "$results" || status=1
+exit $status
