@@ -15,12 +15,13 @@ const IMAGE = 'test/model:1';
 // A tiny model server: healthy on /health/ping, predicts sum(row) * multiplier, and reports what it was given.
 const MODEL_SERVER = `
 const http = require('http');
+const fs = require('fs');
 const params = Object.fromEntries(JSON.parse(process.env.PREDICTIVE_UNIT_PARAMETERS || '[]').map((p) => [p.name, p.value]));
 if (params.crash === 'true') { console.error('boom: cannot load model ' + params.model_version); process.exit(3); }
-const started = Date.now();
 http.createServer((req, res) => {
   if (req.url === '/health/ping') {
-    const ready = params.never_ready !== 'true' && Date.now() - started >= Number(params.ready_after_ms || 0);
+    // Ready when allowed to be: never, once a file exists (the test decides when), or at once.
+    const ready = params.never_ready !== 'true' && (!params.ready_file || fs.existsSync(params.ready_file));
     res.writeHead(ready ? 200 : 503);
     return res.end(ready ? 'pong' : 'loading');
   }
@@ -181,11 +182,16 @@ describe('Seldon emulator runtimes', () => {
     await state('roll');
     const [v1] = await processes();
 
-    const update = await client.call<SeldonDeployment>('PUT', `${API}/roll`, model('roll', { model_version: '2', ready_after_ms: '800' }));
+    const readyFile = path.join(stateDir, 'v2-ready');
+    const update = await client.call<SeldonDeployment>('PUT', `${API}/roll`, model('roll', { model_version: '2', ready_file: readyFile }));
     expect(update.body.status?.state).toBe('Creating');
-    // While generation 2 is loading, generation 1 still answers.
+    // While generation 2 is loading (its process runs but is not ready), generation 1 still answers.
+    await until('v2 to start', async () => ((await processes()).some((p) => p.generation === 2) ? true : undefined));
     expect((await predict('roll', [[1]])).body.meta.tags.model_version).toBe('1');
-    expect((await client.call<SeldonDeployment>('GET', `${API}/roll`)).body.status?.state).toBe('Creating');
+    const during = (await client.call<SeldonDeployment>('GET', `${API}/roll`)).body.status;
+    expect(during?.state).toBe('Creating');
+    expect(during?.conditions?.find((c) => c.type === 'ServicesReady')?.status).toBe('True');
+    fs.writeFileSync(readyFile, '');
 
     expect((await state('roll', 2)).state).toBe('Available');
     expect((await predict('roll', [[1]])).body.meta.tags.model_version).toBe('2');
