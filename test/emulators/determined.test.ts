@@ -395,9 +395,9 @@ function streamTarEntries(url: string, uuid: string, token: string, accept: stri
       extract.on('entry', (header, stream, next) => {
         const hash = crypto.createHash('sha256');
         let size = 0;
-        stream.on('data', (c: Buffer) => {
-          size += c.length;
-          hash.update(c);
+        stream.on('data', (c: unknown) => {
+          size += (c as Buffer).length;
+          hash.update(c as Buffer);
         });
         stream.on('end', () => {
           out.set(header.name, { size, sha256: hash.digest('hex') });
@@ -420,7 +420,7 @@ async function downloadTar(url: string, uuid: string, token: string): Promise<Ma
     const extract = tar.extract();
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         files.set(header.name, Buffer.concat(chunks).toString('utf8'));
         next();
