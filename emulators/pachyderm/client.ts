@@ -89,8 +89,13 @@ export class PachdRestClient {
       this.check('request', rpc, line);
       if (!req.write(JSON.stringify(line) + '\n')) {
         await new Promise<void>((resolve) => {
-          req.once('drain', resolve);
-          req.once('close', resolve);
+          const done = () => {
+            req.off('drain', done);
+            req.off('close', done);
+            resolve();
+          };
+          req.on('drain', done);
+          req.on('close', done);
         });
       }
       if (req.destroyed) break;
