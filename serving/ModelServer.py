@@ -12,7 +12,8 @@ secret), never from parameters, which are stored in plain text in the SeldonDepl
 The checkpoint is downloaded through the master (GET /checkpoints/{uuid}), so the pod needs no
 checkpoint-storage credentials. It then loads the predictor named in the checkpoint's model.json
 ("predictor": "<file in the checkpoint>:<function>"), i.e. the experiment's own model code,
-saved with the weights. Any failure raises in __init__: the microservice exits non-zero and the
+saved with the weights; the function gets the checkpoint directory and returns an object with
+`predict(X)` (class probabilities) and `class_names`, holding everything it needs in memory. Any failure raises in __init__: the microservice exits non-zero and the
 deployment goes Failed, instead of serving a model that is not the requested one.
 """
 
@@ -61,9 +62,14 @@ class ModelServer:
         ckpt = version.checkpoint
         logger.info("serving %s version %s (#%s), checkpoint %s", model_name, version.name, version.model_version, ckpt.uuid)
 
-        target = os.path.join(os.environ.get("MODEL_DIR") or tempfile.mkdtemp(prefix="model-"), ckpt.uuid)
-        path = ckpt.download(path=target, mode=DownloadMode.MASTER)
-        self.predictor = load_predictor(path)
+        model_dir = os.environ.get("MODEL_DIR")
+        if model_dir:
+            # The image sets MODEL_DIR: a restarted container finds the checkpoint there and skips the download.
+            self.predictor = load_predictor(ckpt.download(path=os.path.join(model_dir, ckpt.uuid), mode=DownloadMode.MASTER))
+        else:
+            # Predictors load everything into memory, so the download need not outlive __init__.
+            with tempfile.TemporaryDirectory(prefix="model-") as tmp:
+                self.predictor = load_predictor(ckpt.download(path=os.path.join(tmp, ckpt.uuid), mode=DownloadMode.MASTER))
         self._class_names: List[str] = list(self.predictor.class_names)
         self._tags = {
             "model_name": model_name,
