@@ -8,7 +8,8 @@ export interface Experiment {
   labels?: string[];
   archived?: boolean;
   progress?: number | null;
-  parentId?: number | null;
+  /** The parent experiment of a continued one (CreateExperimentRequest.parentId). */
+  forkedFrom?: number | null;
   projectId?: number;
   searcherMetric?: string;
   bestTrialSearcherMetric?: number | null;

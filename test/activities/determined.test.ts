@@ -1,0 +1,269 @@
+// fetchExperiment, lookupModel, submitExperiment, waitForExperiment and registerModelVersion against the
+// Determined emulator, with experiment code in a local git repository.
+import fs from 'node:fs';
+import path from 'node:path';
+import axios from 'axios';
+import { CancelledFailure } from '@temporalio/common';
+import yaml from 'js-yaml';
+import { createActivities } from '../../activities';
+import type { ExperimentCode, ExperimentProgress, RepoRef, SubmitExperimentInput } from '../../common/types';
+import { EXPERIMENT_CONFIG, expectFailure, makeGitRepo, mockEnv, run, startHarness, waitFor, type Harness } from './helpers';
+
+const inputRepo: RepoRef = { project: 'default', repo: 'dogs-and-cats', branch: 'master' };
+const COMMIT_A = 'a'.repeat(32);
+const COMMIT_B = 'b'.repeat(32);
+
+let h: Harness;
+let code: ExperimentCode;
+let repoUrl: string;
+
+beforeAll(async () => {
+  h = await startHarness({ determined: true });
+  repoUrl = makeGitRepo(path.join(h.tmp, 'experiment-repo'), {
+    'experiment/const.yaml': EXPERIMENT_CONFIG,
+    'experiment/model_def.py': 'class DogCatModel: pass\n',
+    'experiment/data/big.bin': 'x'.repeat(1000),
+    'experiment/.detignore': 'data/\n',
+    'README.md': 'not part of the experiment\n',
+  }).url;
+  code = await run(h.activities, 'fetchExperiment', { source: { gitUrl: repoUrl, ref: 'main', path: 'experiment', configFile: 'const.yaml' } });
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+function submitInput(overrides: Partial<SubmitExperimentInput> = {}): SubmitExperimentInput {
+  return {
+    pipelineName: 'dogs-and-cats-model',
+    inputRepo,
+    commit: COMMIT_A,
+    baseCommit: null,
+    code,
+    parent: null,
+    workflowId: 'ct-train-test-1',
+    ...overrides,
+  };
+}
+
+async function masterGet<T>(p: string): Promise<T> {
+  const login = await axios.post<{ token: string }>(`${h.determined!.url}/api/v1/auth/login`, { username: 'determined', password: 'det-secret' });
+  return (await axios.get<T>(`${h.determined!.url}${p}`, { headers: { authorization: `Bearer ${login.data.token}` } })).data;
+}
+
+async function experiment(id: number) {
+  return (await masterGet<{ experiment: { id: number; state: string; labels: string[]; forkedFrom?: number }; config: Record<string, unknown> }>(`/api/v1/experiments/${id}`));
+}
+
+async function waitDone(id: number): Promise<ExperimentProgress> {
+  return run(h.activities, 'waitForExperiment', { experimentId: id, pollInterval: '50ms' });
+}
+
+describe('fetchExperiment', () => {
+  test('resolves the ref to a sha and reads the config, honouring .detignore in the counts', () => {
+    expect(code.sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(code).toMatchObject({ experimentName: 'dogcat_single', searcherMetric: 'accuracy', smallerIsBetter: false });
+    expect(code.files).toBe(3); // const.yaml, model_def.py, .detignore (data/ ignored)
+  });
+
+  test('a ref that does not exist is a non-retryable GitSource', async () => {
+    await expectFailure(
+      run(h.activities, 'fetchExperiment', { source: { ...code.source, ref: 'no-such-branch' } }),
+      'GitSource',
+      { nonRetryable: true, message: /no-such-branch/ },
+    );
+  });
+
+  test('an unreachable repository, a missing path or config file are non-retryable GitSource', async () => {
+    await expectFailure(run(h.activities, 'fetchExperiment', { source: { ...code.source, gitUrl: path.join(h.tmp, 'nope') } }), 'GitSource', {
+      nonRetryable: true,
+      message: /nope/,
+    });
+    await expectFailure(run(h.activities, 'fetchExperiment', { source: { ...code.source, path: 'missing-dir' } }), 'GitSource', {
+      nonRetryable: true,
+      message: /missing-dir/,
+    });
+    await expectFailure(run(h.activities, 'fetchExperiment', { source: { ...code.source, configFile: 'absent.yaml' } }), 'GitSource', {
+      nonRetryable: true,
+      message: /absent\.yaml/,
+    });
+  });
+
+  test('invalid YAML is a non-retryable InvalidConfig', async () => {
+    const bad = makeGitRepo(path.join(h.tmp, 'bad-yaml-repo'), { 'const.yaml': 'searcher: [unclosed\n' });
+    await expectFailure(run(h.activities, 'fetchExperiment', { source: { gitUrl: bad.url, ref: 'main', path: '.', configFile: 'const.yaml' } }), 'InvalidConfig', {
+      nonRetryable: true,
+      message: /not valid YAML/,
+    });
+  });
+});
+
+describe('lookupModel', () => {
+  test('creates a missing model (exact name) and answers null until a version exists', async () => {
+    // A model whose name contains the wanted one must not be taken for it (the master's filter is a substring match).
+    await run(h.activities, 'lookupModel', { modelName: 'dogs-and-cats-v2', pipelineName: 'other', inputRepo });
+    const found = await run(h.activities, 'lookupModel', { modelName: 'dogs-and-cats', pipelineName: 'dogs-and-cats-model', inputRepo });
+    expect(found).toBeNull();
+    const { model } = await masterGet<{ model: { name: string; labels: string[]; metadata: Record<string, string> } }>('/api/v1/models/dogs-and-cats');
+    expect(model.labels).toEqual(['dogs-and-cats-model', 'dogs-and-cats']);
+    expect(model.metadata).toEqual({ pipeline: 'dogs-and-cats-model', repository: 'dogs-and-cats' });
+  });
+});
+
+describe('training round trip', () => {
+  test('submit (enriched config, idempotent), wait, register (idempotent), continue from it, lookup', async () => {
+    const first = await run(h.activities, 'submitExperiment', submitInput());
+    expect(first.created).toBe(true);
+    const again = await run(h.activities, 'submitExperiment', submitInput());
+    expect(again).toEqual({ experimentId: first.experimentId, created: false });
+
+    const { experiment: exp, config } = await experiment(first.experimentId);
+    expect(exp.labels).toEqual(expect.arrayContaining(['dogs-and-cats', COMMIT_A, 'dogs-and-cats-model', 'workflow:ct-train-test-1']));
+    expect(exp.labels.some((l) => /^ct-run-[0-9a-f]{16}$/.test(l))).toBe(true);
+    expect((config.data as { pachyderm: Record<string, unknown> }).pachyderm).toMatchObject({
+      host: 'pachd.test',
+      port: 1650,
+      project: 'default',
+      repo: 'dogs-and-cats',
+      branch: 'master',
+      commit: COMMIT_A,
+      token: 'test-pach-token',
+    });
+
+    const done = await waitDone(first.experimentId);
+    expect(done).toMatchObject({ experimentId: first.experimentId, state: 'COMPLETED' });
+
+    const registerInput = {
+      modelName: 'dogs-and-cats',
+      pipelineName: 'dogs-and-cats-model',
+      inputRepo,
+      experimentId: first.experimentId,
+      commit: COMMIT_A,
+      baseCommit: null,
+      workflowId: 'ct-train-test-1',
+    };
+    const v1 = await run(h.activities, 'registerModelVersion', registerInput);
+    expect(v1).toMatchObject({ modelName: 'dogs-and-cats', name: COMMIT_A, trainedOnCommit: COMMIT_A, experimentId: first.experimentId });
+    expect(typeof v1.metric).toBe('number');
+    const v1again = await run(h.activities, 'registerModelVersion', registerInput);
+    expect(v1again).toEqual(v1);
+    const versions = await masterGet<{ modelVersions: unknown[] }>('/api/v1/models/dogs-and-cats/versions');
+    expect(versions.modelVersions).toHaveLength(1);
+
+    // Continue from v1 on the next commit.
+    const second = await run(h.activities, 'submitExperiment', submitInput({ commit: COMMIT_B, baseCommit: COMMIT_A, parent: v1 }));
+    expect(second.created).toBe(true);
+    const continued = await experiment(second.experimentId);
+    expect((continued.config.searcher as Record<string, unknown>).source_checkpoint_uuid).toBe(v1.checkpointUuid);
+    expect(continued.experiment.forkedFrom).toBe(first.experimentId);
+    expect(await waitDone(second.experimentId)).toMatchObject({ state: 'COMPLETED' });
+    const v2 = await run(h.activities, 'registerModelVersion', { ...registerInput, experimentId: second.experimentId, commit: COMMIT_B, baseCommit: COMMIT_A });
+    expect(v2.version).toBe(v1.version + 1);
+
+    const latest = await run(h.activities, 'lookupModel', { modelName: 'dogs-and-cats', pipelineName: 'dogs-and-cats-model', inputRepo });
+    expect(latest).toEqual(v2);
+  });
+
+  test('submitExperiment re-fetches the exact sha when this worker has no cached copy', async () => {
+    const other = createActivities({ ...h.config, cacheDir: path.join(h.tmp, 'other-worker-cache') });
+    const res = await run(other, 'submitExperiment', submitInput({ workflowId: 'ct-train-other-worker', commit: 'c'.repeat(32) }));
+    expect(res.created).toBe(true);
+    expect(fs.readdirSync(path.join(h.tmp, 'other-worker-cache', 'code'))[0]).toContain(code.sha);
+  });
+
+  test('a retry after an injected 503 creates exactly one experiment', async () => {
+    h.determined!.faults.set({ rules: [{ route: '^POST /api/v1/experiments$', errorRate: 1, status: 503, times: 1 }] });
+    const input = submitInput({ workflowId: 'ct-train-503', commit: 'd'.repeat(32) });
+    await expectFailure(run(h.activities, 'submitExperiment', input), 'Unavailable', { nonRetryable: false, message: /503/ });
+    const res = await run(h.activities, 'submitExperiment', input);
+    expect(res.created).toBe(true);
+    const again = await run(h.activities, 'submitExperiment', input);
+    expect(again).toEqual({ experimentId: res.experimentId, created: false });
+    h.determined!.faults.clear();
+  });
+
+  test('a config the master rejects is a non-retryable InvalidConfig with its message', async () => {
+    const bad = makeGitRepo(path.join(h.tmp, 'invalid-config-repo'), {
+      'const.yaml': yaml.dump({ name: 'bad', entrypoint: 'x:Y', searcher: { name: 'no-such-searcher', metric: 'loss', max_length: { batches: 1 } } }),
+    });
+    const badCode = await run(h.activities, 'fetchExperiment', { source: { gitUrl: bad.url, ref: 'main', path: '.', configFile: 'const.yaml' } });
+    await expectFailure(run(h.activities, 'submitExperiment', submitInput({ code: badCode, workflowId: 'ct-bad-config' })), 'InvalidConfig', {
+      nonRetryable: true,
+      message: /searcher/,
+    });
+  });
+});
+
+describe('waitForExperiment', () => {
+  test('cancellation kills the experiment and rethrows the cancellation', async () => {
+    await setOutcomes([{ label: '^ct-hang-label$', outcome: 'HANG' }]);
+    const { experimentId } = await submitHanging('ct-train-cancel');
+    const { env, heartbeats } = mockEnv();
+    const waiting = run(h.activities, 'waitForExperiment', { experimentId, pollInterval: '50ms' }, env);
+    await waitFor(async () => heartbeats.length >= 2, 'heartbeats');
+    env.cancel();
+    await expect(waiting).rejects.toBeInstanceOf(CancelledFailure);
+    const state = await waitFor(async () => {
+      const s = (await experiment(experimentId)).experiment.state;
+      return ['STATE_CANCELED', 'STATE_STOPPING_KILLED', 'STATE_STOPPING_CANCELED'].includes(s) && s;
+    }, 'the experiment to be killed');
+    expect(state).toMatch(/CANCELED|KILLED/);
+  });
+
+  test('resumes from heartbeat details without re-submitting, heartbeating the state every poll', async () => {
+    const { experimentId } = await run(h.activities, 'submitExperiment', submitInput({ workflowId: 'ct-train-resume', commit: 'e'.repeat(32) }));
+    const before = (await masterGet<{ experiments: unknown[] }>('/api/v1/experiments?limit=100')).experiments.length;
+    const { env, heartbeats } = mockEnv({ heartbeatDetails: { experimentId, state: 'RUNNING', progress: 0.5 }, attempt: 2 });
+    const done = await run(h.activities, 'waitForExperiment', { experimentId, pollInterval: '50ms' }, env);
+    expect(done.state).toBe('COMPLETED');
+    expect(heartbeats[0]).toEqual({ experimentId, state: 'RUNNING', progress: 0.5 });
+    expect(heartbeats.at(-1)).toMatchObject({ experimentId, state: 'COMPLETED' });
+    const after = (await masterGet<{ experiments: unknown[] }>('/api/v1/experiments?limit=100')).experiments.length;
+    expect(after).toBe(before);
+  });
+});
+
+describe('registerModelVersion', () => {
+  test('an experiment without a checkpoint is a non-retryable NoCheckpoint', async () => {
+    await setOutcomes([{ label: '^ct-nockpt-label$', outcome: 'NO_CHECKPOINT' }]);
+    const bad = await run(h.activities, 'submitExperiment', submitInput({ workflowId: 'ct-train-nockpt', commit: 'f'.repeat(32), code: await codeWithLabel('ct-nockpt-label') }));
+    await waitDone(bad.experimentId);
+    await expectFailure(
+      run(h.activities, 'registerModelVersion', {
+        modelName: 'dogs-and-cats',
+        pipelineName: 'p',
+        inputRepo,
+        experimentId: bad.experimentId,
+        commit: 'f'.repeat(32),
+        baseCommit: null,
+        workflowId: 'w',
+      }),
+      'NoCheckpoint',
+      { nonRetryable: true, message: /no completed checkpoint/ },
+    );
+  });
+});
+
+test('wrong Determined credentials are a non-retryable Unauthenticated', async () => {
+  const wrong = createActivities({ ...h.config, determined: { ...h.config.determined, password: 'wrong' } });
+  await expectFailure(run(wrong, 'lookupModel', { modelName: 'x', pipelineName: 'p', inputRepo }), 'Unauthenticated', {
+    nonRetryable: true,
+    message: /login/,
+  });
+});
+
+async function setOutcomes(rules: unknown[]): Promise<void> {
+  await axios.put(`${h.determined!.url}/__emulator/outcomes`, { rules });
+}
+
+/** Experiment code whose config carries `label`, so emulator outcome rules can select its runs. */
+async function codeWithLabel(label: string): Promise<ExperimentCode> {
+  const dir = path.join(h.tmp, `repo-${label}`);
+  const config = yaml.load(EXPERIMENT_CONFIG) as Record<string, unknown>;
+  const repo = makeGitRepo(dir, { 'const.yaml': yaml.dump({ ...config, labels: [label] }) });
+  return run(h.activities, 'fetchExperiment', { source: { gitUrl: repo.url, ref: 'main', path: '.', configFile: 'const.yaml' } });
+}
+
+async function submitHanging(workflowId: string) {
+  return run(h.activities, 'submitExperiment', submitInput({ workflowId, commit: '1'.repeat(32), code: await codeWithLabel('ct-hang-label') }));
+}
