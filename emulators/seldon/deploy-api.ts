@@ -25,18 +25,41 @@ export interface DeployApiDeps {
   rollouts: RolloutController;
   oidc: OidcIssuer;
   contract: SeldonContract;
+  /** Called with a description of every answer (or accepted body) the real specs would reject. */
+  onViolation: (violation: string) => void;
 }
 
-export function addDeployApiRoutes({ router, store, rollouts, oidc, contract }: DeployApiDeps): void {
+export function addDeployApiRoutes({ router, store, rollouts, oidc, contract, onViolation }: DeployApiDeps): void {
   const base = SELDON_DEPLOY_BASE_PATH;
 
-  /** Every API route needs a valid bearer token (401 in Deploy's error shape otherwise). */
+  /** Checks an answer against the swagger (and the CRD for SeldonDeployments); reports, never blocks. */
+  const audit = (ctx: RequestContext, status: number, answer: unknown) => {
+    const found = contract.findOperation(ctx.method, ctx.path);
+    if (!found) return onViolation(`${ctx.method} ${ctx.path}: no swagger operation`);
+    const problems = contract.validateResponse(ctx.method, ctx.path, status, answer).errors;
+    if (status === 200 && (answer as { kind?: string } | null)?.kind === 'SeldonDeployment') {
+      problems.push(...contract.validateSeldonDeployment(answer).errors);
+    }
+    if (problems.length) onViolation(`${ctx.method} ${ctx.path} ${status}: ${problems.join('; ')}`);
+  };
+
+  const reply = (ctx: RequestContext, answer: unknown) => {
+    audit(ctx, 200, answer);
+    sendJson(ctx.res, 200, answer);
+  };
+
+  /** Every API route needs a valid bearer token (401 in Deploy's error shape otherwise); errors are audited too. */
   const authed =
     (handler: Handler): Handler =>
-    (ctx) => {
-      const check = oidc.verifyBearer(ctx.req.headers.authorization);
-      if (check.error) throw fail(401, `Unauthorized: ${check.error}`);
-      return handler(ctx);
+    async (ctx) => {
+      try {
+        const check = oidc.verifyBearer(ctx.req.headers.authorization);
+        if (check.error) throw fail(401, `Unauthorized: ${check.error}`);
+        await handler(ctx);
+      } catch (err) {
+        if (err instanceof HttpError) audit(ctx, err.status, err.body);
+        throw err;
+      }
     };
 
   const body = (ctx: RequestContext) => readJson<unknown>(ctx.req, (m) => fail(400, m));
@@ -55,20 +78,24 @@ export function addDeployApiRoutes({ router, store, rollouts, oidc, contract }: 
   /** Runs admission and maps its errors to Kubernetes' status codes. */
   const admit = (raw: unknown, ns: string): SeldonDeployment => {
     try {
-      return admitSeldonDeployment(contract, raw, ns);
+      const admitted = admitSeldonDeployment(contract, raw, ns);
+      const problems = contract.validateDefinition('SeldonDeployment', admitted).errors;
+      if (problems.length) onViolation(`accepted SeldonDeployment ${admitted.metadata.name}: ${problems.join('; ')}`);
+      return admitted;
     } catch (err) {
       if (err instanceof InvalidObjectError || err instanceof NamespaceMismatchError) throw fail(400, err.message);
       throw err;
     }
   };
 
-  router.get(`${base}/namespaces/:namespace/seldondeployments`, authed(({ res, params }) => {
+  router.get(`${base}/namespaces/:namespace/seldondeployments`, authed((ctx) => {
+    const { params } = ctx;
     requireNamespace(params.namespace);
     const items = Object.values(store.state.deployments)
       .filter((d) => d.resource.metadata.namespace === params.namespace)
       .map((d) => d.resource)
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-    sendJson(res, 200, {
+    reply(ctx, {
       apiVersion: SDEP_API_VERSION,
       kind: 'SeldonDeploymentList',
       metadata: { resourceVersion: String(store.state.resourceVersion) },
@@ -104,11 +131,12 @@ export function addDeployApiRoutes({ router, store, rollouts, oidc, contract }: 
     store.state.deployments[deploymentKey(ns, name)] = record;
     rollouts.setStatus(record, 'Creating');
     rollouts.start(ns, name);
-    sendJson(ctx.res, 200, record.resource);
+    reply(ctx, record.resource);
   }));
 
-  router.get(`${base}/namespaces/:namespace/seldondeployments/:name`, authed(({ res, params }) => {
-    sendJson(res, 200, requireDeployment(params.namespace, params.name).resource);
+  router.get(`${base}/namespaces/:namespace/seldondeployments/:name`, authed((ctx) => {
+    const { params } = ctx;
+    reply(ctx, requireDeployment(params.namespace, params.name).resource);
   }));
 
   router.put(`${base}/namespaces/:namespace/seldondeployments/:name`, authed(async (ctx) => {
@@ -142,10 +170,11 @@ export function addDeployApiRoutes({ router, store, rollouts, oidc, contract }: 
       current.resourceVersion = store.nextResourceVersion();
       store.save();
     }
-    sendJson(ctx.res, 200, record.resource);
+    reply(ctx, record.resource);
   }));
 
-  router.delete(`${base}/namespaces/:namespace/seldondeployments/:name`, authed(async ({ res, params }) => {
+  router.delete(`${base}/namespaces/:namespace/seldondeployments/:name`, authed(async (ctx) => {
+    const { params } = ctx;
     const { namespace: ns, name } = params;
     const record = requireDeployment(ns, name);
     // Detectors belong to their deployment (owner references): they go with it.
@@ -153,7 +182,7 @@ export function addDeployApiRoutes({ router, store, rollouts, oidc, contract }: 
     store.nextResourceVersion();
     store.save();
     await rollouts.remove(ns, name);
-    sendJson(res, 200, {
+    reply(ctx, {
       kind: 'Status',
       apiVersion: 'v1',
       metadata: {},
@@ -165,9 +194,10 @@ export function addDeployApiRoutes({ router, store, rollouts, oidc, contract }: 
   for (const kind of ['drift', 'outlier'] as DetectorKind[]) {
     const path = `${base}/namespaces/:namespace/seldondeployments/:name/monitor/${kind}-detector`;
 
-    router.get(path, authed(({ res, params }) => {
+    router.get(path, authed((ctx) => {
+    const { params } = ctx;
       const record = requireDeployment(params.namespace, params.name);
-      sendJson(res, 200, Object.values(record.detectors[kind]).sort((a, b) => a.name.localeCompare(b.name)));
+      reply(ctx, Object.values(record.detectors[kind]).sort((a, b) => a.name.localeCompare(b.name)));
     }));
 
     router.post(path, authed(async (ctx) => {
@@ -193,24 +223,26 @@ export function addDeployApiRoutes({ router, store, rollouts, oidc, contract }: 
       };
       record.detectors[kind][data.name] = detector;
       store.save();
-      sendJson(ctx.res, 200, detector);
+      reply(ctx, detector);
     }));
 
-    router.get(`${path}/:detectorName`, authed(({ res, params }) => {
+    router.get(`${path}/:detectorName`, authed((ctx) => {
+    const { params } = ctx;
       const record = requireDeployment(params.namespace, params.name);
       const detector = record.detectors[kind][params.detectorName];
       if (!detector) throw fail(404, `${kind} detector "${params.detectorName}" not found for ${params.namespace}/${params.name}`);
-      sendJson(res, 200, detector);
+      reply(ctx, detector);
     }));
 
-    router.delete(`${path}/:detectorName`, authed(({ res, params }) => {
+    router.delete(`${path}/:detectorName`, authed((ctx) => {
+    const { params } = ctx;
       const record = requireDeployment(params.namespace, params.name);
       if (!record.detectors[kind][params.detectorName]) {
         throw fail(404, `${kind} detector "${params.detectorName}" not found for ${params.namespace}/${params.name}`);
       }
       delete record.detectors[kind][params.detectorName];
       store.save();
-      sendJson(res, 200, { code: 200, message: `${kind} detector ${params.detectorName} deleted` });
+      reply(ctx, { code: 200, message: `${kind} detector ${params.detectorName} deleted` });
     }));
   }
 }

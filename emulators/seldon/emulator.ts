@@ -1,6 +1,7 @@
 // Starts the Seldon Deploy emulator: OIDC issuer, Deploy API, model ingress and control routes on one port.
 import fs from 'node:fs';
 import { Router } from '../common/router';
+import { sendJson } from '../common/body';
 import { startEmulatorServer } from '../common/server';
 import type { FaultConfig } from '../common/faults';
 import { loadSeldonContract } from './contract';
@@ -48,6 +49,11 @@ export interface RunningSeldonEmulator {
   /** The Deploy API base URL (`Configuration.host` of the SDK). */
   apiUrl: string;
   faults: import('../common/faults').FaultInjector;
+  /**
+   * Every Deploy API answer (and accepted SeldonDeployment) is checked against the real specs; anything they would
+   * reject is listed here (and at `GET /__emulator/contract-violations`, and logged). Tests assert it stays empty.
+   */
+  contractViolations: readonly string[];
   close(): Promise<void>;
 }
 
@@ -78,9 +84,15 @@ export async function startSeldonEmulator(opts: SeldonEmulatorOptions): Promise<
   });
   const router = new Router();
   oidc.addRoutes(router);
-  addDeployApiRoutes({ router, store, rollouts, oidc, contract });
+  const contractViolations: string[] = [];
+  const onViolation = (violation: string) => {
+    contractViolations.push(violation);
+    opts.log?.write(JSON.stringify({ ts: new Date().toISOString(), emulator: 'seldon', event: 'contract-violation', violation }) + '\n');
+  };
+  addDeployApiRoutes({ router, store, rollouts, oidc, contract, onViolation });
   addPredictionRoutes(router, store, rollouts);
   addControlRoutes(router, store, rollouts);
+  router.get('/__emulator/contract-violations', ({ res }) => sendJson(res, 200, { violations: contractViolations }));
 
   const server = await startEmulatorServer({
     name: 'seldon',
@@ -101,6 +113,7 @@ export async function startSeldonEmulator(opts: SeldonEmulatorOptions): Promise<
     oidcServer: `${server.url}/auth/realms/deploy-realm`,
     apiUrl: `${server.url}/seldon-deploy/api/v1alpha1`,
     faults: server.faults,
+    contractViolations,
     close: async () => {
       await server.close();
       await rollouts.close();

@@ -80,6 +80,8 @@ describe('Seldon Deploy emulator API', () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'seldon-api-'));
   });
   afterEach(async () => {
+    // Everything the emulator answered in the test, errors included, must validate against the real specs.
+    expect(emulator?.contractViolations ?? []).toEqual([]);
     await emulator?.close();
     emulator = undefined;
     fs.rmSync(stateDir, { recursive: true, force: true });

@@ -59,5 +59,7 @@ describe('seldon-deploy-sdk against the emulator', () => {
     expect(stdout).toContain('OK re-authenticated after the token expired');
     expect(stdout).toContain('OK deleted deployment');
     expect(stdout.trim().endsWith('ALL OK')).toBe(true);
+    // What the SDK sent was accepted, and every answer it got validates against the real specs.
+    expect(emulator.contractViolations).toEqual([]);
   });
 });

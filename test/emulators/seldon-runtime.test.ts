@@ -146,6 +146,8 @@ describe('Seldon emulator runtimes', () => {
     fs.writeFileSync(serverScript, MODEL_SERVER);
   });
   afterEach(async () => {
+    // Everything the emulator answered in the test, errors included, must validate against the real specs.
+    expect(emulator?.contractViolations ?? []).toEqual([]);
     await emulator?.close();
     emulator = undefined;
     fs.rmSync(stateDir, { recursive: true, force: true });
