@@ -62,11 +62,12 @@ export class PachydermClient {
     yield* readNdjsonResults<DiffFileResponse>(stream, 'POST /api/pfs_v2.API/DiffFile');
   }
 
-  /** Streams a file's bytes, decoding GetFile's base64 `BytesValue` chunks. */
+  /** Streams a file's bytes. GetFile streams `BytesValue`s, which protojson writes as bare base64 strings. */
   async *getFile(file: File): AsyncGenerator<Buffer> {
     const stream = await this.http.stream({ method: 'POST', path: `${API}/GetFile`, body: { file } });
-    for await (const chunk of readNdjsonResults<{ value?: string }>(stream, 'POST /api/pfs_v2.API/GetFile')) {
-      if (chunk.value) yield Buffer.from(chunk.value, 'base64');
+    for await (const chunk of readNdjsonResults<string | { value?: string }>(stream, 'POST /api/pfs_v2.API/GetFile')) {
+      const base64 = typeof chunk === 'string' ? chunk : chunk.value;
+      if (base64) yield Buffer.from(base64, 'base64');
     }
   }
 
