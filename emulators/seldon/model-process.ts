@@ -39,17 +39,25 @@ export function findRuntime(runtimes: RuntimeConfig[], image: string): RuntimeCo
   return runtimes.find((r) => matchesPattern(r.image, image));
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; it is released before the child binds it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * `count` distinct free TCP ports on 127.0.0.1: all are held open until every one is known, so the OS cannot hand
+ * out the same port twice; they are released before the child binds them.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+    }
+    return servers.map((s) => (s.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
+  }
 }
 
 export interface ModelProcessOptions {

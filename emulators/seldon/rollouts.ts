@@ -4,7 +4,7 @@
 import { buildStatus, servedPredictor } from './status';
 import { containerForUnit } from './validation';
 import { findOutcome } from './outcomes';
-import { findRuntime, freePort, ModelProcess, type RuntimeConfig } from './model-process';
+import { findRuntime, freePorts, ModelProcess, type RuntimeConfig } from './model-process';
 import { deploymentKey, type SeldonStore, type StoredDeployment } from './store';
 import type { Container, DeploymentState, SeldonDeploymentSpec } from './types';
 
@@ -182,7 +182,7 @@ export class RolloutController {
       return { generation, kind: 'simulated', image: container.image, reason: `no runtime is configured for image ${container.image}` };
     }
     const containerEnv = this.containerEnv(namespace, container);
-    const [httpPort, grpcPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [httpPort, grpcPort, metricsPort] = await freePorts(3);
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
       ...containerEnv,

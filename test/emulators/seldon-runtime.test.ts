@@ -215,8 +215,19 @@ describe('Seldon emulator runtimes', () => {
     expect(res.body.meta.tags.model_version).toBe('1');
   });
 
-  test('missing secret, readiness timeout and unknown images', async () => {
-    await start({ readinessTimeoutMs: 400 });
+  test('missing secret, readiness timeout, a command that cannot start, and unknown images', async () => {
+    await start({
+      readinessTimeoutMs: 400,
+      runtimes: [
+        { image: 'test/model:*', command: [process.execPath, serverScript] },
+        { image: 'broken/cmd:1', command: [path.join(stateDir, 'no-such-binary')] },
+      ],
+    });
+    await client.call('POST', API, model('nocmd', {}, { image: 'broken/cmd:1' }));
+    const noCommand = await state('nocmd');
+    expect(noCommand.state).toBe('Failed');
+    expect(noCommand.description).toMatch(/container failed to start: .*ENOENT/);
+
     await client.call('POST', API, model('nosecret', { model_version: '1' }, { secret: 'absent' }));
     const noSecret = await state('nosecret');
     expect(noSecret.state).toBe('Failed');
