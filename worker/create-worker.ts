@@ -1,0 +1,26 @@
+// Builds the worker: every workflow, and the activities over clients configured from the worker's
+// own configuration (secrets never travel in workflow inputs). Used by worker/main.ts and the demo.
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createActivities, type ConnectionsConfig } from '../activities';
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  connections: ConnectionsConfig;
+}
+
+export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities(opts.connections),
+    // On SIGTERM, running activities get this long to finish or heartbeat out before the worker exits;
+    // whatever is still running is retried by another worker, resuming from its heartbeat details.
+    shutdownGraceTime: '30s',
+    // Cancellation reaches an activity with its next heartbeat: keep throttled heartbeats frequent.
+    maxHeartbeatThrottleInterval: '5s',
+  });
+}

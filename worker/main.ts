@@ -1,0 +1,48 @@
+// The worker process: `npm run worker`. Configuration comes from the environment (see README):
+// Temporal (TEMPORAL_*), the three systems (PACHD_*, DET_*, SELDON_*), logs (CT_LOG_LEVEL) and
+// Prometheus metrics (CT_METRICS_ADDRESS, e.g. 0.0.0.0:9464). Several workers may share the task queue.
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { loadConnectionsConfig } from '../activities';
+import { loadTemporalConfig, connectionOptions } from './temporal-config';
+import { createWorker } from './create-worker';
+
+const LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+async function run(): Promise<void> {
+  const temporal = loadTemporalConfig();
+  const connections = loadConnectionsConfig();
+  const level = (process.env.CT_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
+  if (!LEVELS.includes(level)) throw new Error(`CT_LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
+  const metricsAddress = process.env.CT_METRICS_ADDRESS;
+
+  Runtime.install({
+    // Structured logs: one JSON object a line, ready for a log pipeline.
+    logger: new DefaultLogger(level, (entry) => {
+      process.stderr.write(
+        JSON.stringify({
+          ts: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
+          level: entry.level,
+          msg: entry.message,
+          ...entry.meta,
+        }) + '\n',
+      );
+    }),
+    telemetryOptions: metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : undefined,
+  });
+
+  const connection = await NativeConnection.connect(connectionOptions(temporal));
+  try {
+    const worker = await createWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, connections });
+    console.error(
+      JSON.stringify({ msg: 'worker started', address: temporal.address, namespace: temporal.namespace, taskQueue: temporal.taskQueue, metrics: metricsAddress ?? null }),
+    );
+    await worker.run(); // returns after SIGINT/SIGTERM once running activities have finished or timed out
+  } finally {
+    await connection.close();
+  }
+}
+
+run().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
