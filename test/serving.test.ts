@@ -96,11 +96,19 @@ maybe('serving image (ModelServer under seldon-core, checkpoint from the Determi
     return JSON.parse(text) as Prediction;
   }
 
+  // What a container has of its own: a writable HOME (the SDK's token cache) and a /tmp (seldon-core's
+  // multiprocessing leaves its pymp-* dirs there when the process group is killed).
+  const containerEnv = () => [
+    { name: 'HOME', value: path.join(tmp, 'home') },
+    { name: 'TMPDIR', value: path.join(tmp, 'container-tmp') },
+  ];
+
   const label = (p: Prediction) => p.data.names[p.data.ndarray[0].indexOf(Math.max(...p.data.ndarray[0]))];
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-serving-'));
     fs.mkdirSync(path.join(tmp, 'home'));
+    fs.mkdirSync(path.join(tmp, 'container-tmp'));
     pachd = await startPachydermEmulator({ stateDir: path.join(tmp, 'pachd') });
     det = await startDeterminedEmulator({
       stateDir: path.join(tmp, 'det'),
@@ -146,10 +154,7 @@ maybe('serving image (ModelServer under seldon-core, checkpoint from the Determi
       { name: 'model_name', type: 'STRING', value: 'shapes' },
       { name: 'model_version', type: 'STRING', value: versions[0].commit },
       { name: 'model_registry_version', type: 'INT', value: '1' },
-    ], [
-      { name: 'HOME', value: path.join(tmp, 'home') },
-      { name: 'MODEL_DIR', value: path.join(tmp, 'models') },
-    ]));
+    ], [...containerEnv(), { name: 'MODEL_DIR', value: path.join(tmp, 'models') }]));
     expect(status).toBe(200);
     expect(await waitFor('shapes', 1)).toMatchObject({ state: 'Available' });
 
@@ -188,7 +193,7 @@ maybe('serving image (ModelServer under seldon-core, checkpoint from the Determi
     await client.call('POST', `/namespaces/${NS}/seldondeployments`, deployment('shapes-missing', [
       { name: 'model_name', type: 'STRING', value: 'shapes' },
       { name: 'model_version', type: 'STRING', value: 'no-such-commit' },
-    ], [{ name: 'HOME', value: path.join(tmp, 'home') }]));
+    ], containerEnv()));
     const status = await waitFor('shapes-missing', 1);
     expect(status.state).toBe('Failed');
     expect(status.description).toContain("model 'shapes' has no version with name 'no-such-commit'");
