@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { Context } from '@temporalio/activity';
 import type { ConnectionsConfig } from '../config';
 import { classifyStatus, failure, serverMessage, toFailure } from './errors';
@@ -87,7 +87,9 @@ export class HttpClient {
     const what = `${opts.method} ${opts.path}`;
     const signal = opts.uncancellable ? undefined : activitySignal();
     const replayable = !(opts.body instanceof Readable);
-    for (let attempt = 0; ; attempt++) {
+    let resent = false;
+    let reauthenticated = false;
+    for (;;) {
       let res: AxiosResponse;
       try {
         const authHeaders = this.auth ? await this.auth.headers() : {};
@@ -105,11 +107,18 @@ export class HttpClient {
           signal,
         });
       } catch (err) {
+        // A kept-alive socket the server closed meanwhile: the request never arrived. Sending an
+        // idempotent request again is safe; others are left to the activity's retry policy.
+        if (!resent && replayable && IDEMPOTENT.has(opts.method) && isStaleSocket(err)) {
+          resent = true;
+          continue;
+        }
         throw toFailure(err, what, signal);
       }
       if (res.status >= 200 && res.status < 300) return res;
       const body = responseType === 'stream' ? await readSmall(res.data as Readable) : res.data;
-      if (res.status === 401 && this.auth && replayable && attempt === 0) {
+      if (res.status === 401 && this.auth && replayable && !reauthenticated) {
+        reauthenticated = true;
         await this.auth.refresh(); // expired or revoked token: log in again, once
         continue;
       }
@@ -118,6 +127,12 @@ export class HttpClient {
       throw failure(type, `${what}: HTTP ${res.status}: ${message}`, !retryable, { status: res.status, what });
     }
   }
+}
+
+const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE']);
+
+function isStaleSocket(err: unknown): boolean {
+  return isAxiosError(err) && !err.response && err.code === 'ECONNRESET';
 }
 
 function encodeQuery(query?: Record<string, QueryValue>): string {

@@ -1,0 +1,215 @@
+// getDeployedModel, deployModel, waitForDeploymentReady and replaceDetector against the Seldon Deploy emulator.
+import axios from 'axios';
+import { createActivities } from '../../activities';
+import type { DeploymentSettings, DetectorSettings, ModelInfo } from '../../common/types';
+import { expectFailure, mockEnv, run, startHarness, type Harness } from './helpers';
+
+let h: Harness;
+let token: string;
+
+beforeAll(async () => {
+  h = await startHarness({
+    seldon: {
+      outcomes: [{ name: 'broken-*', state: 'Failed', delayMs: 50, message: 'container crashed: exit code 1' }, { name: 'slow-*', state: 'Available', delayMs: 60_000 }],
+      secrets: { 'seldon/registry-credentials': { DET_MASTER: 'http://det:8080', DET_USER: 'determined', DET_PASSWORD: 'secret' } },
+    },
+  });
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'sd-api', client_secret: 'sd-api-secret' });
+  const res = await axios.post<{ access_token: string }>(`${h.seldon!.url}/auth/realms/deploy-realm/protocol/openid-connect/token`, form.toString());
+  token = res.data.access_token;
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+const settings = (name: string, overrides: Partial<DeploymentSettings> = {}): DeploymentSettings => ({
+  name,
+  namespace: 'seldon',
+  servingImage: 'registry.example/serve:1.0',
+  replicas: 1,
+  credentialsSecret: 'registry-credentials',
+  strategy: 'replace',
+  readyTimeout: '10s',
+  promotionGate: false,
+  drift: null,
+  outlier: null,
+  ...overrides,
+});
+
+const info = (registryVersion: number, version: string): ModelInfo => ({
+  name: 'dogs-and-cats',
+  pipeline: 'dogs-and-cats-model',
+  repo: 'dogs-and-cats',
+  version,
+  registryVersion,
+  checkpointUuid: `uuid-${registryVersion}`,
+  experimentId: 10 + registryVersion,
+  inputCommit: version,
+  baseCommit: null,
+  metric: 0.9,
+  searcherMetric: 'accuracy',
+  smallerIsBetter: false,
+});
+
+async function readSdep(name: string): Promise<{ metadata: { annotations: Record<string, string> }; spec: { predictors: { graph: { parameters: { name: string; value: string }[] }; componentSpecs: { spec: { containers: Record<string, unknown>[] } }[] }[] } }> {
+  const res = await axios.get(`${h.seldon!.url}/seldon-deploy/api/v1alpha1/namespaces/seldon/seldondeployments/${name}`, { headers: { authorization: `Bearer ${token}` } });
+  return res.data;
+}
+
+const ready = (name: string, timeout = '10s') =>
+  run(h.activities, 'waitForDeploymentReady', { deploymentName: name, namespace: 'seldon', timeout, pollInterval: '50ms' });
+
+describe('deployModel', () => {
+  test('creates, becomes Available, reports what it replaced, and does not re-apply the same version', async () => {
+    expect(await run(h.activities, 'getDeployedModel', { deploymentName: 'dogcat', namespace: 'seldon' })).toBeNull();
+    const first = await run(h.activities, 'deployModel', { deployment: settings('dogcat'), modelInfo: info(1, 'c1'.repeat(16)), outputCommit: 'o1' });
+    expect(first).toEqual({ deploymentName: 'dogcat', namespace: 'seldon', previous: null, changed: true });
+    expect(await ready('dogcat')).toEqual({ state: 'Available' });
+
+    const sdep = await readSdep('dogcat');
+    const container = sdep.spec.predictors[0].componentSpecs[0].spec.containers[0];
+    expect(container).toMatchObject({ name: 'dogcat-container', image: 'registry.example/serve:1.0', envFrom: [{ secretRef: { name: 'registry-credentials' } }] });
+    expect(JSON.stringify(sdep)).not.toContain('secret"'); // no password value in the resource
+    expect(sdep.spec.predictors[0].graph.parameters.map((p) => p.name)).toEqual(['model_name', 'model_version', 'model_registry_version', 'checkpoint_uuid']);
+
+    const deployed = await run(h.activities, 'getDeployedModel', { deploymentName: 'dogcat', namespace: 'seldon' });
+    expect(deployed).toEqual({
+      deploymentName: 'dogcat',
+      namespace: 'seldon',
+      modelName: 'dogs-and-cats',
+      registryVersion: 1,
+      version: 'c1'.repeat(16),
+      metric: 0.9,
+      outputCommit: 'o1',
+      state: 'Available',
+    });
+
+    const second = await run(h.activities, 'deployModel', { deployment: settings('dogcat'), modelInfo: info(2, 'c2'.repeat(16)), outputCommit: 'o2' });
+    expect(second).toMatchObject({ changed: true, previous: { registryVersion: 1, outputCommit: 'o1', state: 'Available' } });
+    // A retry of the same deploy (its answer lost) changes nothing and still reports the previous model.
+    const retried = await run(h.activities, 'deployModel', { deployment: settings('dogcat'), modelInfo: info(2, 'c2'.repeat(16)), outputCommit: 'o2' });
+    expect(retried).toEqual({ ...second, changed: false });
+    expect(await ready('dogcat')).toEqual({ state: 'Available' });
+    expect(await run(h.activities, 'getDeployedModel', { deploymentName: 'dogcat', namespace: 'seldon' })).toMatchObject({ registryVersion: 2, state: 'Available' });
+  });
+
+  test('delete-first deletes and recreates', async () => {
+    await run(h.activities, 'deployModel', { deployment: settings('dogcat-df', { strategy: 'delete-first' }), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o1' });
+    await ready('dogcat-df');
+    const res = await run(h.activities, 'deployModel', { deployment: settings('dogcat-df', { strategy: 'delete-first' }), modelInfo: info(2, 'b'.repeat(32)), outputCommit: 'o2' });
+    expect(res).toMatchObject({ changed: true, previous: { registryVersion: 1 } });
+    expect(await ready('dogcat-df')).toEqual({ state: 'Available' });
+    expect((await readSdep('dogcat-df')).metadata.annotations['continuous-training.io/registry-version']).toBe('2');
+  });
+
+  test('a resource Seldon rejects is a non-retryable DeploymentFailed with its message', async () => {
+    await expectFailure(
+      run(h.activities, 'deployModel', { deployment: settings('Not_A_Valid_Name'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o' }),
+      'DeploymentFailed',
+      { nonRetryable: true, message: /Not_A_Valid_Name/ },
+    );
+  });
+
+  test('a retry after an injected 503 applies the deployment once', async () => {
+    h.seldon!.faults.set({ rules: [{ route: '^POST .*/seldondeployments$', errorRate: 1, status: 503, times: 1 }] });
+    const input = { deployment: settings('dogcat-503'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o' };
+    await expectFailure(run(h.activities, 'deployModel', input), 'Unavailable', { nonRetryable: false, message: /503/ });
+    expect(await run(h.activities, 'deployModel', input)).toMatchObject({ changed: true, previous: null });
+    expect(await run(h.activities, 'deployModel', input)).toMatchObject({ changed: false });
+  });
+});
+
+describe('waitForDeploymentReady', () => {
+  test('a deployment going Failed is a non-retryable DeploymentFailed with the status description', async () => {
+    await run(h.activities, 'deployModel', { deployment: settings('broken-model'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o' });
+    await expectFailure(ready('broken-model'), 'DeploymentFailed', { nonRetryable: true, message: /container crashed/ });
+  });
+
+  test('not Available within the timeout is a non-retryable DeploymentFailed; a retry keeps the first start time', async () => {
+    await run(h.activities, 'deployModel', { deployment: settings('slow-model'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o' });
+    const { env, heartbeats } = mockEnv();
+    await expectFailure(run(h.activities, 'waitForDeploymentReady', { deploymentName: 'slow-model', namespace: 'seldon', timeout: '300ms', pollInterval: '50ms' }, env), 'DeploymentFailed', {
+      nonRetryable: true,
+      message: /not Available after 300ms/,
+    });
+    // The next attempt resumes the clock from the heartbeat: it times out at once instead of waiting again.
+    const { env: retry } = mockEnv({ heartbeatDetails: heartbeats.at(-1), attempt: 2 });
+    await expectFailure(run(h.activities, 'waitForDeploymentReady', { deploymentName: 'slow-model', namespace: 'seldon', timeout: '300ms', pollInterval: '10s' }, retry), 'DeploymentFailed', {
+      nonRetryable: true,
+    });
+  });
+
+  test('cancellation is honoured', async () => {
+    const { env, heartbeats } = mockEnv();
+    const waiting = run(h.activities, 'waitForDeploymentReady', { deploymentName: 'slow-model', namespace: 'seldon', timeout: '1m', pollInterval: '50ms' }, env);
+    while (heartbeats.length === 0) await new Promise((r) => setTimeout(r, 10));
+    env.cancel();
+    await expect(waiting).rejects.toThrow(/CANCELLED/);
+  });
+});
+
+describe('replaceDetector', () => {
+  const detector: DetectorSettings = {
+    storageUri: 'gs://bucket/seldon/drift_detector',
+    batchSize: 4,
+    replyUrl: 'http://seldon-request-logger.seldon-logs',
+    protocol: 'seldon.http',
+    httpPort: '8080',
+    userPermission: 8888,
+  };
+
+  async function detectors(kind: string, deployment: string) {
+    const res = await axios.get<{ name: string; config: { deployment: Record<string, unknown>; basic: Record<string, unknown> } }[]>(
+      `${h.seldon!.url}/seldon-deploy/api/v1alpha1/namespaces/seldon/seldondeployments/${deployment}/monitor/${kind}-detector`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    return res.data;
+  }
+
+  test('creates, keeps an identical one, replaces a different one: always exactly one', async () => {
+    await run(h.activities, 'deployModel', { deployment: settings('monitored'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o' });
+    const input = { kind: 'drift' as const, deploymentName: 'monitored', namespace: 'seldon', settings: detector, modelInfo: info(1, 'a'.repeat(32)) };
+    expect(await run(h.activities, 'replaceDetector', input)).toEqual({ name: 'monitored', replaced: false });
+    const created = await detectors('drift', 'monitored');
+    expect(created).toHaveLength(1);
+    expect(created[0].config.deployment).toMatchObject({
+      event_type: 'io.seldon.serving.inference.drift',
+      event_source: 'io.seldon.serving.seldon-seldondeployment-monitored-drift',
+      http_port: '8080',
+      user_permission: 8888,
+    });
+    expect(created[0].config.basic).toMatchObject({ storage_uri: detector.storageUri, drift_batch_size: '4' });
+
+    expect(await run(h.activities, 'replaceDetector', input)).toEqual({ name: 'monitored', replaced: false });
+    const changed = { ...input, settings: { ...detector, batchSize: 8 } };
+    expect(await run(h.activities, 'replaceDetector', changed)).toEqual({ name: 'monitored', replaced: true });
+    const after = await detectors('drift', 'monitored');
+    expect(after).toHaveLength(1);
+    expect(after[0].config.basic.drift_batch_size).toBe('8');
+
+    const outlier = { ...input, kind: 'outlier' as const, settings: { ...detector, storageUri: 'gs://bucket/seldon/outlier_detector' } };
+    await run(h.activities, 'replaceDetector', outlier);
+    expect((await detectors('outlier', 'monitored'))[0].config.deployment.event_type).toBe('io.seldon.serving.inference.outlier');
+  });
+});
+
+test('wrong Seldon client credentials are a non-retryable Unauthenticated', async () => {
+  const wrong = createActivities({ ...h.config, seldon: { ...h.config.seldon, clientSecret: 'wrong' } });
+  await expectFailure(run(wrong, 'getDeployedModel', { deploymentName: 'dogcat', namespace: 'seldon' }), 'Unauthenticated', {
+    nonRetryable: true,
+    message: /client_credentials/,
+  });
+});
+
+test('a token is renewed before it expires', async () => {
+  // With 0.2 s tokens the client must fetch a new one for the second call.
+  const short = await startHarness({ seldon: { oidc: { tokenTtlSeconds: 0.2 } } });
+  try {
+    expect(await run(short.activities, 'getDeployedModel', { deploymentName: 'x', namespace: 'seldon' })).toBeNull();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await run(short.activities, 'getDeployedModel', { deploymentName: 'x', namespace: 'seldon' })).toBeNull();
+  } finally {
+    await short.close();
+  }
+});
