@@ -29,14 +29,18 @@ export async function submitExperiment(clients: Clients, input: SubmitExperiment
   );
   const config = enrichConfig(clients, await readExperimentConfig(codeDir, source), input, label);
 
-  // Both cases upload the fresh code. The original sent no model definition when continuing, so the
-  // master reused the parent's and silently ignored code changes; the master accepts both together.
+  // With parentId the master ignores any uploaded code and reuses the parent's (the original's
+  // continuation silently trained old code). So parentId is only used when the parent ran this very
+  // code; otherwise the fresh code is uploaded and source_checkpoint_uuid alone warm-starts from the
+  // parent's checkpoint, the lineage staying in the labels.
+  const parentId = input.parent && (await parentRanSameCode(clients, input.parent.experimentId, codeLabel(input.code.sha)))
+    ? input.parent.experimentId
+    : undefined;
   const request: CreateExperimentRequest = {
     config: yaml.dump(config, { lineWidth: -1, noRefs: true }),
-    modelDefinition: await buildModelDefinition(codeDir),
     activate: true,
+    ...(parentId !== undefined ? { parentId } : { modelDefinition: await buildModelDefinition(codeDir) }),
   };
-  if (input.parent) request.parentId = input.parent.experimentId;
 
   try {
     const { experiment } = await clients.determined.createExperiment(request);
@@ -46,6 +50,21 @@ export async function submitExperiment(clients: Clients, input: SubmitExperiment
       throw failure(ErrorType.InvalidConfig, `Determined rejected the experiment config ${source.configFile}: ${(err as Error).message}`, true);
     }
     // A lost answer may hide a created experiment: the retry finds it by its label.
+    throw err;
+  }
+}
+
+/** Labels the experiment with the code it runs, so a continuation can tell whether the code changed. */
+function codeLabel(sha: string): string {
+  return `ct-code-${sha.slice(0, 12)}`;
+}
+
+async function parentRanSameCode(clients: Clients, parentExperimentId: number, label: string): Promise<boolean> {
+  try {
+    const { experiment } = await clients.determined.getExperiment(parentExperimentId);
+    return experiment.labels?.includes(label) ?? false;
+  } catch (err) {
+    if (failureType(err) === ErrorType.NotFound) return false; // deleted parent: start from its checkpoint only
     throw err;
   }
 }
@@ -66,7 +85,8 @@ function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitE
   const data = (config.data && typeof config.data === 'object' ? config.data : {}) as Record<string, unknown>;
   const existingPach = (data.pachyderm && typeof data.pachyderm === 'object' ? data.pachyderm : {}) as Record<string, unknown>;
   const labels = Array.isArray(config.labels) ? (config.labels as unknown[]).filter((l): l is string => typeof l === 'string') : [];
-  const origin = [input.inputRepo.repo, input.commit, input.pipelineName, `workflow:${input.workflowId}`, label];
+  const origin = [input.inputRepo.repo, input.commit, input.pipelineName, `workflow:${input.workflowId}`, label, codeLabel(input.code.sha)];
+  if (input.parent) origin.push(`ct-continues-experiment-${input.parent.experimentId}`);
   const searcher = { ...((config.searcher ?? {}) as Record<string, unknown>) };
   if (input.parent) searcher.source_checkpoint_uuid = input.parent.checkpointUuid;
   return {

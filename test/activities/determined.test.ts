@@ -7,7 +7,7 @@ import { CancelledFailure } from '@temporalio/common';
 import yaml from 'js-yaml';
 import { createActivities } from '../../activities';
 import type { ExperimentCode, ExperimentProgress, RepoRef, SubmitExperimentInput } from '../../common/types';
-import { EXPERIMENT_CONFIG, expectFailure, makeGitRepo, mockEnv, run, startHarness, waitFor, type Harness } from './helpers';
+import { commitFiles, EXPERIMENT_CONFIG, expectFailure, makeGitRepo, mockEnv, run, startHarness, waitFor, type Harness } from './helpers';
 
 const inputRepo: RepoRef = { project: 'default', repo: 'dogs-and-cats', branch: 'master' };
 const COMMIT_A = 'a'.repeat(32);
@@ -162,6 +162,34 @@ describe('training round trip', () => {
 
     const latest = await run(h.activities, 'lookupModel', { modelName: 'dogs-and-cats', pipelineName: 'dogs-and-cats-model', inputRepo });
     expect(latest).toEqual(v2);
+  });
+
+  test('continuing with changed code uploads the new code (no parentId) and warm-starts from the checkpoint', async () => {
+    const first = await run(h.activities, 'submitExperiment', submitInput({ workflowId: 'ct-train-code-1', commit: '2'.repeat(32) }));
+    await waitDone(first.experimentId);
+    // The model does not exist yet: registration creates it (as when it was deleted since lookupModel).
+    const v = await run(h.activities, 'registerModelVersion', {
+      modelName: 'code-change',
+      pipelineName: 'p',
+      inputRepo,
+      experimentId: first.experimentId,
+      commit: '2'.repeat(32),
+      baseCommit: null,
+      workflowId: 'ct-train-code-1',
+    });
+    commitFiles(repoUrl, { 'experiment/model_def.py': 'class DogCatModel: version = 2\n' }, 'new model code');
+    const newCode = await run(h.activities, 'fetchExperiment', { source: code.source });
+    expect(newCode.sha).not.toBe(code.sha);
+
+    const second = await run(h.activities, 'submitExperiment', submitInput({ workflowId: 'ct-train-code-2', commit: '3'.repeat(32), code: newCode, parent: v }));
+    const continued = await experiment(second.experimentId);
+    expect(continued.experiment.forkedFrom ?? null).toBeNull();
+    expect((continued.config.searcher as Record<string, unknown>).source_checkpoint_uuid).toBe(v.checkpointUuid);
+    expect(continued.experiment.labels).toContain(`ct-continues-experiment-${first.experimentId}`);
+    const uploaded = h.determined!.store.loadModelDefinition(second.experimentId);
+    const modelDef = uploaded.find((f) => f.path === 'model_def.py');
+    expect(Buffer.from(modelDef!.content, 'base64').toString()).toContain('version = 2');
+    expect(uploaded.some((f) => f.path.startsWith('data'))).toBe(false); // .detignore
   });
 
   test('submitExperiment re-fetches the exact sha when this worker has no cached copy', async () => {
