@@ -4,7 +4,7 @@ import type { ModelVersionRef, RegisterModelVersionInput } from '../common/types
 import { ErrorType } from '../common/errors';
 import type { Clients } from './clients';
 import type { Checkpoint } from './determined/types';
-import { failure, failureType } from './http/errors';
+import { failure } from './http/errors';
 import { ensureModel, modelVersions, toModelVersionRef } from './model-registry';
 import { searcherOf } from './experiment-config';
 
@@ -23,39 +23,31 @@ export async function registerModelVersion(clients: Clients, input: RegisterMode
     );
   }
 
+  // Normally lookupModel created it; it may have been deleted since (the original created it before training).
+  await ensureModel(determined, { modelName: input.modelName, pipelineName: input.pipelineName, inputRepo: input.inputRepo });
   for await (const v of modelVersions(determined, input.modelName)) {
     if (v.metadata?.commit === input.commit && v.checkpoint?.uuid === best.checkpoint.uuid) {
       return toModelVersionRef(input.modelName, v);
     }
   }
 
-  const register = () =>
-    determined.postModelVersion({
-      modelName: input.modelName,
-      checkpointUuid: best.checkpoint.uuid,
-      name: input.commit,
-      notes: `Job_id/commit_id = ${input.commit}`,
-      labels: [input.pipelineName, input.inputRepo.repo],
-      metadata: {
-        commit: input.commit,
-        base_commit: input.baseCommit ?? '',
-        experiment_id: input.experimentId,
-        metric: best.metric,
-        searcher_metric: searcherMetric,
-        workflow_id: input.workflowId,
-        pipeline: input.pipelineName,
-      },
-    });
-  let registered;
-  try {
-    registered = await register();
-  } catch (err) {
-    if (failureType(err) !== ErrorType.NotFound) throw err;
-    // The model was deleted since lookupModel: create it again, as the original did before training.
-    await ensureModel(determined, { modelName: input.modelName, pipelineName: input.pipelineName, inputRepo: input.inputRepo });
-    registered = await register();
-  }
-  return toModelVersionRef(input.modelName, registered.modelVersion);
+  const { modelVersion } = await determined.postModelVersion({
+    modelName: input.modelName,
+    checkpointUuid: best.checkpoint.uuid,
+    name: input.commit,
+    notes: `Job_id/commit_id = ${input.commit}`,
+    labels: [input.pipelineName, input.inputRepo.repo],
+    metadata: {
+      commit: input.commit,
+      base_commit: input.baseCommit ?? '',
+      experiment_id: input.experimentId,
+      metric: best.metric,
+      searcher_metric: searcherMetric,
+      workflow_id: input.workflowId,
+      pipeline: input.pipelineName,
+    },
+  });
+  return toModelVersionRef(input.modelName, modelVersion);
 }
 
 /**
