@@ -1,5 +1,6 @@
 // Embeddable pachd emulator: `startPachydermEmulator()` serves pachd's HTTP API (REST gateway,
-// /pfs downloads, /healthz) from a state directory, with fault injection and request logs.
+// /pfs downloads, /healthz) and its gRPC API from a state directory, with fault injection (HTTP)
+// and request logs.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import type { FaultConfig } from '../common/faults';
 import { codeFromHttpStatus, rpcStatus } from './errors';
 import { PfsApi } from './api';
 import { buildRestRouter } from './rest';
+import { startGrpcServer } from './grpc';
 import { PfsStore } from './store';
 
 export interface PachydermEmulatorOptions {
@@ -20,8 +22,10 @@ export interface PachydermEmulatorOptions {
   log?: NodeJS.WritableStream | null;
   /** Faults active from the start (also settable at run time with PUT /__emulator/faults). */
   faults?: FaultConfig;
-  /** Enables auth: every call must send this token (header `authn-token`). */
+  /** Enables auth: every call must send this token (header or gRPC metadata `authn-token`). */
   authToken?: string;
+  /** gRPC port (pachd's is 1650); 0 (default) picks a free one. Same host as HTTP. */
+  grpcPort?: number;
 }
 
 export interface PachydermEmulator extends RunningEmulator {
@@ -29,6 +33,9 @@ export interface PachydermEmulator extends RunningEmulator {
   store: PfsStore;
   api: PfsApi;
   authToken?: string;
+  grpcPort: number;
+  /** `host:port` for gRPC clients, e.g. pachyderm_sdk.Client(host, port). */
+  grpcAddress: string;
 }
 
 export async function startPachydermEmulator(opts: PachydermEmulatorOptions = {}): Promise<PachydermEmulator> {
@@ -44,14 +51,25 @@ export async function startPachydermEmulator(opts: PachydermEmulatorOptions = {}
     faults: opts.faults,
     errorBody: (status, message) => rpcStatus(codeFromHttpStatus(status), message),
   });
+  let grpc;
+  try {
+    grpc = await startGrpcServer({ api, host: opts.host ?? '127.0.0.1', port: opts.grpcPort ?? 0, authToken: opts.authToken, log: opts.log });
+  } catch (err) {
+    store.close();
+    await server.close();
+    throw err;
+  }
   return {
     ...server,
     stateDir,
     store,
     api,
     authToken: opts.authToken,
+    grpcPort: grpc.port,
+    grpcAddress: grpc.address,
     close: async () => {
       store.close();
+      grpc.close();
       await server.close();
     },
   };
@@ -60,3 +78,4 @@ export async function startPachydermEmulator(opts: PachydermEmulatorOptions = {}
 export { PfsStore } from './store';
 export { pachydermContract, assertContract } from './contract';
 export { putFiles, PachdRestClient } from './client';
+export { loadPachdProtos, PACHD_PROTO_OPTIONS } from './grpc';

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type RequestContext } from '../common/router';
 import { sendJson } from '../common/body';
-import { ERR_BAD_TOKEN, ERR_NOT_SIGNED_IN, GrpcCode, PachError, httpStatusFromCode, invalidArgument, rpcStatus, toPachError } from './errors';
+import { checkToken, httpStatusFromCode, invalidArgument, rpcStatus, toPachError } from './errors';
 import { NdjsonStream, readLines } from './ndjson';
 import { unknownMethod, type PfsApi } from './api';
 import type { Json } from './protojson';
@@ -20,12 +20,6 @@ export interface RestOptions {
 function sendError(res: ServerResponse, err: unknown): void {
   const e = toPachError(err);
   sendJson(res, httpStatusFromCode(e.code), rpcStatus(e.code, e.message));
-}
-
-function checkToken(expected: string | undefined, given: string | undefined): void {
-  if (!expected) return;
-  if (!given) throw new PachError(GrpcCode.Unauthenticated, ERR_NOT_SIGNED_IN);
-  if (given !== expected) throw new PachError(GrpcCode.Unauthenticated, ERR_BAD_TOKEN);
 }
 
 function headerToken(req: IncomingMessage): string | undefined {
