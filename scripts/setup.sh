@@ -40,3 +40,17 @@ for bin in "${TEMPORAL_CLI_PATH:-.venv/bin/temporal}" "${TEMPORAL_TEST_SERVER_PA
     exit 1
   fi
 done
+
+# --- Chromium for the UI test (test/ui.test.ts) ----------------------------------
+# Debian's chromium, driven by playwright-core. Installed only when missing, and only as root with apt-get;
+# otherwise we say how to install it (the UI test is skipped without it, and fails under CI=true).
+if [[ ! -x /usr/bin/chromium ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian's chromium (for the UI test)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    log "chromium is missing: install it with 'sudo apt-get install -y chromium' to run the UI test"
+  fi
+fi
+# --- end of the Chromium block ----------------------------------------------------
