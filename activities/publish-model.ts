@@ -68,7 +68,10 @@ async function* uploadMessages(
 ): AsyncGenerator<ModifyFileRequest> {
   const ctx = Context.current();
   yield { setCommit: commit };
-  if (rewrite) yield { deleteFile: { path: '/' } };
+  // A new commit starts from its parent's files, and addFile appends: clear everything so the commit
+  // holds exactly this model (as a pipeline's fresh /pfs/out did), whether or not it is a rewrite.
+  void rewrite;
+  yield { deleteFile: { path: '/' } };
 
   const archive = await clients.determined.downloadCheckpoint(input.version.checkpointUuid);
   const extract = tar.extract();

@@ -51,6 +51,11 @@ async function masterGet<T>(p: string): Promise<T> {
   return (await axios.get<T>(`${h.determined!.url}${p}`, { headers: { authorization: `Bearer ${login.data.token}` } })).data;
 }
 
+async function masterPost(p: string): Promise<void> {
+  const login = await axios.post<{ token: string }>(`${h.determined!.url}/api/v1/auth/login`, { username: 'determined', password: 'det-secret' });
+  await axios.post(`${h.determined!.url}${p}`, {}, { headers: { authorization: `Bearer ${login.data.token}` } });
+}
+
 async function experiment(id: number) {
   return (await masterGet<{ experiment: { id: number; state: string; labels: string[]; forkedFrom?: number }; config: Record<string, unknown> }>(`/api/v1/experiments/${id}`));
 }
@@ -236,6 +241,17 @@ describe('waitForExperiment', () => {
       return ['STATE_CANCELED', 'STATE_STOPPING_KILLED', 'STATE_STOPPING_CANCELED'].includes(s) && s;
     }, 'the experiment to be killed');
     expect(state).toMatch(/CANCELED|KILLED/);
+  });
+
+  test('PAUSED is not terminal: the wait goes on until the experiment is activated and completes', async () => {
+    await setOutcomes([]);
+    const { experimentId } = await run(h.activities, 'submitExperiment', submitInput({ workflowId: 'ct-train-pause', commit: '4'.repeat(32) }));
+    await masterPost(`/api/v1/experiments/${experimentId}/pause`);
+    const { env, heartbeats } = mockEnv();
+    const waiting = run(h.activities, 'waitForExperiment', { experimentId, pollInterval: '50ms' }, env);
+    await waitFor(async () => heartbeats.some((d) => (d as ExperimentProgress).state === 'PAUSED'), 'a PAUSED heartbeat');
+    await masterPost(`/api/v1/experiments/${experimentId}/activate`);
+    expect(await waiting).toMatchObject({ experimentId, state: 'COMPLETED' });
   });
 
   test('resumes from heartbeat details without re-submitting, heartbeating the state every poll', async () => {

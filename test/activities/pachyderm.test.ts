@@ -202,6 +202,24 @@ describe('publishModel and readModelInfo', () => {
     }
   });
 
+  test('cancellation during the upload is honoured and closes the commit as failed, unblocking the branch', async () => {
+    const version = await registeredVersion({ 'weights.bin': 5000 }, 5);
+    h.pachd!.faults.set({ rules: [{ route: 'ModifyFile', hang: true, times: 1 }] });
+    const { env, heartbeats } = mockEnv();
+    const publishing = run(h.activities, 'publishModel', publishInput(version), env);
+    await waitFor(async () => heartbeats.length > 0, 'the upload to start');
+    env.cancel();
+    await expect(publishing).rejects.toThrow(/CANCELLED/);
+    h.pachd!.faults.clear();
+    const mine = await waitFor(async () => {
+      const commits = (await outputCommits()).filter((c) => c.description?.startsWith('ct-publish model=images version=5'));
+      return commits.length === 1 && commits[0].finishing ? commits : null;
+    }, 'the cancelled commit to be closed');
+    expect(mine[0].error).toMatch(/CANCELLED/);
+    const next = await run(h.activities, 'publishModel', publishInput(version));
+    expect(next).toMatchObject({ created: true, files: 2 });
+  });
+
   test('a missing, malformed or incomplete model-info.yaml is a non-retryable InvalidModelInfo', async () => {
     const empty = await put({ '/other.txt': 'x' }, [], 'not-a-model');
     await expectFailure(run(h.activities, 'readModelInfo', { repo: { ...output, repo: 'not-a-model' }, commit: empty }), 'InvalidModelInfo', {
