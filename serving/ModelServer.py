@@ -36,6 +36,7 @@ class ModelServer:
         model_version: Optional[str] = None,
         model_registry_version: Optional[Any] = None,
         det_master: Optional[str] = None,
+        checkpoint_uuid: Optional[str] = None,
     ):
         # Imported here so that importing this module (e.g. for its docs) needs no determined package.
         from determined.common.experimental.checkpoint import DownloadMode
@@ -60,6 +61,12 @@ class ModelServer:
         model = det.get_model(model_name)
         version = self._pick_version(model.get_versions(), model_name, model_version, registry_version)
         ckpt = version.checkpoint
+        # The deployment records which checkpoint it expects: serving another one would be silent drift.
+        if checkpoint_uuid and ckpt.uuid != checkpoint_uuid:
+            raise ValueError(
+                f"model {model_name!r} version {version.name!r} has checkpoint {ckpt.uuid}, "
+                f"but the deployment expects {checkpoint_uuid}"
+            )
         logger.info("serving %s version %s (#%s), checkpoint %s", model_name, version.name, version.model_version, ckpt.uuid)
 
         model_dir = os.environ.get("MODEL_DIR")

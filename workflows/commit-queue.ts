@@ -47,3 +47,14 @@ export function record(state: CommitQueueState, run: RunSummary): void {
   state.recent.push(run);
   if (state.recent.length > RECENT_RUNS) state.recent.splice(0, state.recent.length - RECENT_RUNS);
 }
+
+/**
+ * `Type: message` of the innermost cause: a child's failure wraps an activity's failure, which wraps
+ * the error that says what went wrong.
+ */
+export function describeRootCause(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  const type = e instanceof Error && 'type' in e && typeof e.type === 'string' && e.type ? `${e.type}: ` : '';
+  return `${type}${e instanceof Error ? e.message : String(e)}`;
+}

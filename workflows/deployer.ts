@@ -2,8 +2,6 @@
 // repo, or a manual redeploy / roll back) arrive by signal-with-start and are rolled out one at a
 // time. When several are waiting, only the newest is deployed: older ones would be replaced at once.
 import {
-  ApplicationFailure,
-  ChildWorkflowFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -19,7 +17,7 @@ import {
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
 import { deploymentWorkflowId } from '../common/ids';
 import { CtDeploymentName, CtRepo } from '../common/search-attributes';
-import { emptyQueue, record, type CommitQueueState } from './commit-queue';
+import { describeRootCause, emptyQueue, record, type CommitQueueState } from './commit-queue';
 import { deploymentWorkflow } from './deployment';
 
 export interface DeployRequest {
@@ -96,15 +94,7 @@ export async function deployerWorkflow(input: DeployerInput): Promise<never> {
       });
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-      const type = cause instanceof ApplicationFailure && cause.type ? `${cause.type}: ` : '';
-      record(state, {
-        commit: outputCommit,
-        covered: batch.length,
-        workflowId,
-        outcome: 'failed',
-        detail: `${type}${cause instanceof Error ? cause.message : String(cause)}`,
-      });
+      record(state, { commit: outputCommit, covered: batch.length, workflowId, outcome: 'failed', detail: describeRootCause(err) });
     } finally {
       running = null;
     }

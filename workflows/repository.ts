@@ -2,7 +2,6 @@
 // watcher or Pachyderm's own trigger, via signal-with-start) queue commits; one training runs at a
 // time; commits that arrive meanwhile are coalesced into the next training by default.
 import {
-  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -14,12 +13,11 @@ import {
   workflowInfo,
   allHandlersFinished,
   WorkflowIdReusePolicy,
-  ChildWorkflowFailure,
 } from '@temporalio/workflow';
 import type { PipelineSpec } from '../common/pipeline';
 import { trainingWorkflowId } from '../common/ids';
 import { CtModelName, CtPipeline, CtRepo } from '../common/search-attributes';
-import { accept, emptyQueue, record, takeBatch, type CommitQueueState } from './commit-queue';
+import { accept, describeRootCause, emptyQueue, record, takeBatch, type CommitQueueState } from './commit-queue';
 import { trainingWorkflow, type TrainingResult } from './training';
 
 export interface NewCommit {
@@ -106,7 +104,5 @@ function describeFailure(err: unknown): { outcome: 'failed' | 'duplicate'; detai
   if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') {
     return { outcome: 'duplicate', detail: 'a training of this commit already exists' };
   }
-  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-  const type = cause instanceof ApplicationFailure && cause.type ? `${cause.type}: ` : '';
-  return { outcome: 'failed', detail: `${type}${cause instanceof Error ? cause.message : String(cause)}` };
+  return { outcome: 'failed', detail: describeRootCause(err) };
 }
