@@ -164,6 +164,8 @@ export interface ModelInfo {
   baseCommit: string | null;
   metric: number | null;
   searcherMetric: string | null;
+  /** The searcher's direction for `metric` (from the experiment config); null when unknown. */
+  smallerIsBetter: boolean | null;
 }
 
 export interface ReadModelInfoInput {
