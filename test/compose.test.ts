@@ -10,7 +10,7 @@
 //   - deploy/pachyderm/*.json against Pachyderm's CreatePipelineRequest schema and config/pipelines.example.yaml.
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import Ajv, { type AnySchema, type ValidateFunction } from 'ajv';
@@ -191,8 +191,9 @@ describe('docker-compose.yml', () => {
       }
     }
     expect(problems).toEqual([]);
-    // The user's .env (secrets) is never shipped by the repository.
-    expect(fs.existsSync(path.join(root, '.env'))).toBe(false);
+    // The user's .env (secrets) is never committed.
+    const tracked = execFileSync('git', ['ls-files', '--', '.env', 'deploy/.env'], { cwd: root, encoding: 'utf8' });
+    expect(tracked).toBe('');
   });
 
   test('every build context, Dockerfile, env_file, mounted path and entry point it names exists', () => {
