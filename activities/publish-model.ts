@@ -3,6 +3,7 @@
 // memory stays bounded whatever the checkpoint's size. The commit's description carries an idempotency
 // key: a retry returns the finished commit, or rewrites the open commit a crashed attempt left behind.
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as tar from 'tar-stream';
@@ -44,8 +45,10 @@ export async function publishModel(clients: Clients, input: PublishModelInput): 
 
   const info = await modelInfoOf(clients, input);
   const counts = { files: 0, bytes: 0 };
+  // Opened here, inside the activity's context, so that cancelling the activity aborts the download too.
+  const archive = await clients.determined.downloadCheckpoint(input.version.checkpointUuid);
   try {
-    await pachyderm.modifyFile(uploadMessages(clients, input, commitRef, info, counts, previous !== null));
+    await pachyderm.modifyFile(uploadMessages(archive, ctx, input, commitRef, info, counts, previous !== null));
   } catch (err) {
     // An open commit would block the branch: close it as failed when no retry will (a bad checkpoint,
     // or the workflow cancelling). Other errors leave it open for the next attempt to rewrite.
@@ -53,27 +56,29 @@ export async function publishModel(clients: Clients, input: PublishModelInput): 
       await pachyderm.finishCommit(commitRef, `${key} failed`, String((err as Error).message ?? err), true).catch(() => undefined);
     }
     throw err;
+  } finally {
+    archive.destroy();
   }
   await pachyderm.finishCommit(commitRef, `${key} files=${counts.files} bytes=${counts.bytes}`);
   return { outputCommit: commit.id!, ...counts, created: true };
 }
 
+/** `ctx` is passed in: the generator is driven by the upload stream, outside the activity's async context. */
 async function* uploadMessages(
-  clients: Clients,
+  archive: Readable,
+  ctx: Context,
   input: PublishModelInput,
   commit: Commit,
   info: ModelInfo,
   counts: { files: number; bytes: number },
   rewrite: boolean,
 ): AsyncGenerator<ModifyFileRequest> {
-  const ctx = Context.current();
   yield { setCommit: commit };
   // A new commit starts from its parent's files, and addFile appends: clear everything so the commit
   // holds exactly this model (as a pipeline's fresh /pfs/out did), whether or not it is a rewrite.
   void rewrite;
   yield { deleteFile: { path: '/' } };
 
-  const archive = await clients.determined.downloadCheckpoint(input.version.checkpointUuid);
   const extract = tar.extract();
   archive.on('error', (err) => extract.destroy(err));
   archive.pipe(extract);
