@@ -29,7 +29,9 @@ export async function deployModel(clients: Clients, input: DeployModelInput): Pr
   const body = buildSeldonDeployment(deployment, modelInfo, input.outputCommit, deployed);
   try {
     if (current && deployment.strategy === 'delete-first') {
-      await clients.seldon.deleteSeldonDeployment(namespace, name);
+      await clients.seldon.deleteSeldonDeployment(namespace, name).catch((err: unknown) => {
+        if (failureType(err) !== ErrorType.NotFound) throw err; // already gone: fine
+      });
       await waitUntilGone(clients, namespace, name);
       await create(clients, body);
     } else if (current) {

@@ -12,6 +12,8 @@ import { repoOf } from './pachyderm/types';
 
 /** One InspectCommit wait is bounded by this; the activity then asks again (and heartbeats meanwhile). */
 const COMMIT_WAIT_SLICE_MS = 60_000;
+/** Heartbeats while counting a long diff (the SDK throttles them further). */
+const HEARTBEAT_EVERY_MS = 2_000;
 
 export async function diffCommit(clients: Clients, input: DiffCommitInput): Promise<DiffSummary> {
   const repo = repoOf(input.repo.project, input.repo.repo);
@@ -36,6 +38,7 @@ export async function diffCommit(clients: Clients, input: DiffCommitInput): Prom
   const digest = crypto.createHash('sha256');
   const ctx = Context.current();
   let seen = 0;
+  let lastHeartbeat = Date.now();
 
   const newFile = { commit, path: '/' };
   const oldFile = input.baseCommit ? { commit: { repo, id: input.baseCommit }, path: '/' } : undefined;
@@ -47,7 +50,11 @@ export async function diffCommit(clients: Clients, input: DiffCommitInput): Prom
       summary[kind].files += 1;
       summary[kind].bytes += Number(file.sizeBytes ?? 0);
       digest.update(`${kind}\t${file.file.path}\t${file.hash ?? ''}\n`);
-      if (++seen % 1000 === 0) ctx.heartbeat({ phase: 'diffing', commit: input.commit, files: seen });
+      seen += 1;
+      if (Date.now() - lastHeartbeat >= HEARTBEAT_EVERY_MS) {
+        lastHeartbeat = Date.now();
+        ctx.heartbeat({ phase: 'diffing', commit: input.commit, files: seen });
+      }
     }
   } catch (err) {
     throw mapCommitError(err, input.baseCommit ? `${where} against ${input.baseCommit}` : where);
