@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { loadPipelinesConfig, findPipeline, PipelinesConfigError } from './pipelines-config';
+import { loadPipelinesConfig, findPipeline, PipelinesConfigError, UnknownPipelineError } from './pipelines-config';
 import { connectTemporal } from './connect';
 import { signalDeploy, signalNewCommit } from './signals';
 import { runWatcher } from './watcher';
@@ -36,7 +36,6 @@ Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CT_TASK_QUEUE, TEMPOR
 Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 not found.`;
 
 class UsageError extends Error {}
-class NotFoundError extends Error {}
 
 type Options = Record<string, string | boolean | undefined>;
 
@@ -95,7 +94,17 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const pipelines = () => loadPipelinesConfig(need(values, 'config'));
+  // Bad usage and bad configuration are reported before anything is contacted.
+  const needsConfig = ['trigger', 'deploy', 'pause', 'resume', 'watch'].includes(command);
+  if (!needsConfig && !['status', 'list', 'cancel'].includes(command)) throw new UsageError(`unknown command "${command}" (see --help)`);
+  const configured = needsConfig ? loadPipelinesConfig(need(values, 'config')) : [];
+  const pipelines = () => configured;
+  if (['trigger', 'deploy', 'pause', 'resume'].includes(command)) {
+    findPipeline(configured, need(values, 'pipeline'));
+    if (command === 'trigger') need(values, 'commit');
+    if (command === 'deploy') need(values, 'output-commit');
+  }
+  if (['status', 'cancel'].includes(command) && !rest[0]) throw new UsageError(`${command} needs a WORKFLOW_ID`);
   const temporal = await connectTemporal();
   try {
     const { client, config } = temporal;
@@ -210,8 +219,9 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     console.error(`error: ${message.split('\n')[0]}`);
-    if (err instanceof UsageError || err instanceof PipelinesConfigError || (err as Error).name === 'TypeError' && /parseArgs|Unknown option/.test(message)) process.exit(2);
-    if (err instanceof NotFoundError || err instanceof WorkflowNotFoundError) process.exit(3);
+    const badArgs = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ?? false;
+    if (err instanceof UsageError || err instanceof PipelinesConfigError || err instanceof UnknownPipelineError || badArgs) process.exit(2);
+    if (err instanceof WorkflowNotFoundError) process.exit(3);
     process.exit(1);
   },
 );

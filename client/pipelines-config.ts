@@ -183,7 +183,7 @@ export function parsePipelinesConfig(text: string, file = '<pipelines>'): Pipeli
       if (other) r.problems.push(`$.pipelines[${i}]: same ${what} as ${other}`);
       else seen.set(key, `$.pipelines[${i}]`);
     }
-    if (p.input.project === p.output.project && p.input.repo === p.output.repo) {
+    if (p.input.repo && p.input.project === p.output.project && p.input.repo === p.output.repo) {
       r.problems.push(`$.pipelines[${i}].output: must differ from the input repo (a model commit would retrigger training)`);
     }
   });
@@ -201,8 +201,10 @@ export function loadPipelinesConfig(file: string): PipelineSpec[] {
   return parsePipelinesConfig(text, file);
 }
 
+export class UnknownPipelineError extends Error {}
+
 export function findPipeline(pipelines: PipelineSpec[], name: string): PipelineSpec {
   const found = pipelines.find((p) => p.name === name);
-  if (!found) throw new Error(`no pipeline named "${name}" (known: ${pipelines.map((p) => p.name).join(', ')})`);
+  if (!found) throw new UnknownPipelineError(`no pipeline named "${name}" (known: ${pipelines.map((p) => p.name).join(', ')})`);
   return found;
 }

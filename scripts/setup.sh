@@ -41,6 +41,16 @@ for bin in "${TEMPORAL_CLI_PATH:-.venv/bin/temporal}" "${TEMPORAL_TEST_SERVER_PA
   fi
 done
 
+# --- What only the tests need (scripts/test.sh passes --for-tests) -------------------
+[[ "${1:-}" == "--for-tests" ]] || exit 0
+
+# The Compose Specification's JSON schema, for test/compose.test.ts. check-jsonschema ships the current
+# one, but its dependencies conflict with seldon-core's pins, so only its files are taken (--no-deps).
+if [[ ! -f .venv/tools/check_jsonschema/builtin_schemas/vendor/compose-spec.json ]]; then
+  log "fetching the Compose Specification schema (check-jsonschema, files only)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --target .venv/tools check-jsonschema==0.39.0
+fi
+
 # --- Chromium for the UI test (test/ui.test.ts) ----------------------------------
 # Debian's chromium, driven by playwright-core. Installed only when missing, and only as root with apt-get;
 # otherwise we say how to install it (the UI test is skipped without it, and fails under CI=true).

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh --for-tests
 echo "[test] type-checking" >&2
 npx tsc --noEmit -p .
 echo "[test] linting" >&2
