@@ -22,6 +22,16 @@ export interface LocalStackOptions {
   ports?: { pachd?: number; determined?: number; seldon?: number };
   /** Request logs of the emulators; none by default. */
   log?: NodeJS.WritableStream | null;
+  /**
+   * `process` (default): Determined really runs the example experiment and Seldon really starts the
+   * serving image. `simulated`: runs and rollouts are made up with the given timing (no Python), for
+   * tests and benchmarks that are about orchestration rather than models.
+   */
+  mode?: 'process' | 'simulated';
+  /** Per-state delays of Determined runs, in milliseconds. */
+  determinedDelays?: { queuedMs?: number; pullingMs?: number; startingMs?: number; runningMs?: number };
+  /** How long a simulated Seldon rollout takes to become Available. */
+  seldonAvailableDelayMs?: number;
 }
 
 export interface LocalStack {
@@ -39,7 +49,8 @@ const venvBin = (name: string) => path.join(projectRoot, '.venv', 'bin', name);
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   fs.mkdirSync(opts.stateDir, { recursive: true });
-  for (const bin of ['python', 'seldon-core-microservice']) {
+  const simulated = opts.mode === 'simulated';
+  for (const bin of simulated ? [] : ['python', 'seldon-core-microservice']) {
     if (!fs.existsSync(venvBin(bin))) throw new Error(`${venvBin(bin)} is missing: run scripts/setup.sh first`);
   }
   const password = demoPassword(opts.stateDir);
@@ -52,9 +63,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       port: opts.ports?.determined,
       log: opts.log,
       password,
-      runner: 'process',
+      runner: simulated ? 'simulated' : 'process',
       python: venvBin('python'),
-      delays: { queuedMs: 200, pullingMs: 200, startingMs: 200 },
+      delays: { queuedMs: 200, pullingMs: 200, startingMs: 200, ...opts.determinedDelays },
     });
     started.push(determined);
     const seldon = await startSeldonEmulator({
@@ -62,7 +73,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       port: opts.ports?.seldon,
       log: opts.log,
       clientSecret: password,
-      runtimes: [
+      availableDelayMs: opts.seldonAvailableDelayMs,
+      runtimes: simulated ? [] : [
         {
           image: DEMO_SERVING_IMAGE,
           command: [venvBin('seldon-core-microservice'), 'ModelServer', '--service-type', 'MODEL'],
