@@ -28,6 +28,8 @@ export interface RepositoryInput {
   pipeline: PipelineSpec;
   /** Carried across continue-as-new. */
   state?: CommitQueueState;
+  /** Continue-as-new past this many history events (default 5000); tests lower it. */
+  maxHistoryEvents?: number;
 }
 
 export interface RepositoryStatus extends CommitQueueState {
@@ -60,14 +62,15 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     { key: CtModelName, value: pipeline.modelName },
   ]);
 
-  const historyIsLarge = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
+  const maxHistoryEvents = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
+  const historyIsLarge = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
 
   for (;;) {
     await condition(() => (!state.paused && state.pending.length > 0) || historyIsLarge());
     if (historyIsLarge()) {
       // Let signal handlers finish so no commit is lost in the hand-over, then start afresh.
       await condition(allHandlersFinished);
-      return continueAsNew<typeof repositoryWorkflow>({ pipeline, state });
+      return continueAsNew<typeof repositoryWorkflow>({ pipeline, state, maxHistoryEvents: input.maxHistoryEvents });
     }
 
     const batch = takeBatch(state, pipeline.training.mode === 'coalesce');

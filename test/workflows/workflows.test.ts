@@ -13,6 +13,8 @@ import {
   newCommitSignal,
   repositoryStatusQuery,
   trainingStatusQuery,
+  pauseSignal,
+  resumeSignal,
 } from '../../workflows';
 import { repositoryWorkflowId } from '../../common/ids';
 import { ErrorType } from '../../common/errors';
@@ -154,6 +156,31 @@ test('a deployment that goes Failed is rolled back to the version that served be
   expect(world.calls.filter((c) => c.startsWith('deployModel'))).toEqual(['deployModel:1', 'deployModel:2', 'deployModel:1']);
 });
 
+test('the promotion gate (off by default) deploys only a version whose metric beats the deployed one', async () => {
+  const world = createFakeWorld();
+  const base = testPipeline();
+  const pipeline = testPipeline({ deployment: { ...base.deployment, promotionGate: true } });
+  const deploy = (taskQueue: string, outputCommit: string) =>
+    env.client.workflow.execute(deploymentWorkflow, {
+      taskQueue,
+      workflowId: `gate-${outputCommit}-${n}`,
+      args: [{ deployment: pipeline.deployment, output: pipeline.output, outputCommit, reason: 'cascade' }],
+    });
+  await withWorker(world, async (taskQueue) => {
+    for (const commit of ['g1', 'g2', 'g3']) {
+      await env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `gate-train-${commit}-${n}`, args: [{ pipeline, commit }] });
+    }
+    world.outputCommits[1].info.metric = 0.1; // version 2 is worse than version 1 (0.5)
+    expect(await deploy(taskQueue, 'out1')).toMatchObject({ status: 'deployed' });
+    expect(await deploy(taskQueue, 'out2')).toMatchObject({
+      status: 'skipped',
+      reason: 'promotion gate: accuracy 0.1 does not beat the deployed version\'s 0.5',
+    });
+    expect(await deploy(taskQueue, 'out3')).toMatchObject({ status: 'deployed' });
+  });
+  expect(world.calls.filter((c) => c.startsWith('deployModel'))).toEqual(['deployModel:1', 'deployModel:3']);
+});
+
 test('cancelling the repository workflow cancels the running training and kills its experiment', async () => {
   const world = createFakeWorld();
   world.holdExperiments = true;
@@ -231,6 +258,59 @@ test('coalescing: commits that arrive during a training are trained together nex
   });
   expect(world.experiments.map((e) => e.commit)).toEqual(['c1', 'c4']);
   expect(world.calls).toContain('diffCommit:c4:c1');
+});
+
+test('pause holds new commits in the queue; resume trains them', async () => {
+  const world = createFakeWorld();
+  const pipeline = testPipeline();
+  await withWorker(world, async (taskQueue) => {
+    const handle = await env.client.workflow.signalWithStart(repositoryWorkflow, {
+      taskQueue,
+      workflowId: `${repositoryWorkflowId(pipeline.input)}-pause-${n}`,
+      args: [{ pipeline }],
+      signal: pauseSignal,
+      signalArgs: [],
+    });
+    await handle.signal(newCommitSignal, { commit: 'p1' });
+    await handle.signal(newCommitSignal, { commit: 'p2' });
+    const paused = await handle.query(repositoryStatusQuery);
+    expect(paused).toMatchObject({ paused: true, pending: ['p1', 'p2'], processed: 0 });
+    expect(world.experiments).toHaveLength(0);
+    await handle.signal(resumeSignal);
+    await waitFor(async () => (await handle.query(repositoryStatusQuery)).processed === 2);
+    expect(world.experiments.map((e) => e.commit)).toEqual(['p2']); // coalesced
+    await handle.terminate('test done');
+  });
+});
+
+test('the repository workflow continues as new before its history grows large, keeping its queue and dedupe', async () => {
+  const world = createFakeWorld();
+  const pipeline = testPipeline({ training: { mode: 'per-commit', pollInterval: '1s', timeout: '1h' } });
+  await withWorker(world, async (taskQueue) => {
+    const workflowId = `${repositoryWorkflowId(pipeline.input)}-can-${n}`;
+    const handle = await env.client.workflow.signalWithStart(repositoryWorkflow, {
+      taskQueue,
+      workflowId,
+      args: [{ pipeline, maxHistoryEvents: 40 }],
+      signal: newCommitSignal,
+      signalArgs: [{ commit: 'k0' }],
+    });
+    const firstRun = (await handle.describe()).runId;
+    for (let i = 1; i < 6; i++) {
+      await env.client.workflow.getHandle(workflowId).signal(newCommitSignal, { commit: `k${i}` });
+      await waitFor(async () => (await env.client.workflow.getHandle(workflowId).query(repositoryStatusQuery)).processed === i + 1);
+    }
+    const latest = env.client.workflow.getHandle(workflowId);
+    expect((await latest.describe()).runId).not.toBe(firstRun);
+    // A commit seen before the hand-over is still recognised after it.
+    await latest.signal(newCommitSignal, { commit: 'k0' });
+    const status = await latest.query(repositoryStatusQuery);
+    expect(status.processed).toBe(6);
+    expect(status.accepted).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5']);
+    expect(status.pending).toEqual([]);
+    await latest.terminate('test done');
+  });
+  expect(world.experiments.map((e) => e.commit)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5']);
 });
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
