@@ -9,7 +9,7 @@ const dir = path.join(__dirname, '..', 'histories');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 test('there are recorded histories to replay', () => {
-  expect(files.length).toBeGreaterThanOrEqual(7);
+  expect(files.length).toBeGreaterThanOrEqual(13);
 });
 
 test.each(files)('%s replays against the current workflow code', async (file) => {
