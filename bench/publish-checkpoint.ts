@@ -2,7 +2,7 @@
 // tar-stream -> one ModifyFile NDJSON upload) against a raw streamed download of the same archive.
 // The emulators run in this process; each measured run is a child process, so its RSS is its own.
 //
-//   npx tsx bench/publish-checkpoint.ts [sizeMiB=1024]     (writes bench/RESULTS.md)
+//   npx tsx bench/publish-checkpoint.ts [sizeMiB=1024]     (writes its section of bench/RESULTS.md)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +17,7 @@ import { startDeterminedEmulator } from '../emulators/determined';
 import { createActivities } from '../activities';
 import type { ConnectionsConfig } from '../activities/config';
 import type { PublishedModel } from '../common/types';
+import { writeSection } from './lib/harness';
 
 interface ChildResult {
   mode: 'publish' | 'raw';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
         `| ${r.mode === 'raw' ? 'raw streamed download (axios stream -> discard)' : 'publishModel (download -> tar-stream -> ModifyFile NDJSON)'}${r.heapCapMiB ? `, --max-old-space-size=${r.heapCapMiB}` : ''} | ${(r.bytes / MiB).toFixed(0)} | ${r.seconds.toFixed(1)} | ${r.startRssMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | ${(r.peakRssMiB - r.startRssMiB).toFixed(0)} |`,
     );
     const report = [
-      '# Publishing a checkpoint: worker memory',
+      '## Publishing a checkpoint: worker memory',
       '',
       `Checkpoint of ${sizeMiB} MiB (one ${sizeMiB} MiB file plus metadata.json) published from the Determined emulator to the`,
       'Pachyderm emulator. Each row is a separate worker process; RSS is sampled every 20 ms in that process',
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
       'With the heap capped at 64 MiB the same publication completes, so memory does not grow with the checkpoint.',
       '',
     ].join('\n');
-    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), report);
+    writeSection('publish-checkpoint', report);
     console.log(report);
   } finally {
     await Promise.all([pachd.close(), determined.close()]);

@@ -1,0 +1,146 @@
+// Benchmark: orchestration overhead. One commit → signal-with-start → training workflow (7 activities)
+// → cascade → deployment workflow (6 activities) → deployment Available, on zero-latency emulators
+// (simulated mode, every delay 0), with the real worker (worker/main.ts) as a child process. Baseline,
+// measured in the same run and interleaved with it: the same activity functions called directly in the
+// same order by a plain script (also a child process), no Temporal. Reports each step's time both ways
+// (workflow steps from the status query's steps[].durationMs) and the totals, medians over the runs.
+//
+//   npx tsx bench/orchestration.ts [runs=20] [warmup=2]      (writes its section of bench/RESULTS.md)
+import { putFiles } from '../emulators/pachyderm';
+import { startDirectChild, type DirectRun } from './lib/direct';
+import { runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
+import {
+  benchPipeline,
+  deadline,
+  fmt,
+  loadAverage,
+  machine,
+  machineLine,
+  median,
+  quantile,
+  smallBatch,
+  startBenchEnv,
+  startWorkerChild,
+  workerEnv,
+  writeSection,
+} from './lib/harness';
+
+const TARGET_MS_PER_STEP = 50;
+
+async function main(): Promise<void> {
+  const runs = Number(process.argv[2] ?? 20);
+  const warmup = Number(process.argv[3] ?? 2);
+  const loadBefore = loadAverage();
+  const m = machine();
+  const env = await startBenchEnv({ name: 'orchestration' });
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    cleanups.length = 0;
+    await env.close();
+  };
+  deadline(15 * 60_000, stopAll);
+  try {
+    const taskQueue = 'bench-orchestration';
+    const worker = await startWorkerChild(workerEnv(env.stack.connections, env.dev.address, taskQueue));
+    cleanups.push(() => worker.stop());
+    const direct = await startDirectChild(env.stack.connections);
+    cleanups.push(() => direct.stop());
+    const orchPipeline = benchPipeline(env.stack, 'orch');
+    const directPipeline = benchPipeline(env.stack, 'direct');
+    const pachd = env.stack.pachd.url;
+
+    const orchestrated: OrchestratedRun[] = [];
+    const directRuns: DirectRun[] = [];
+    for (let i = 0; i < warmup + runs; i++) {
+      // Interleaved, alternating which goes first, so load changes hit both alike.
+      const doOrch = async () => {
+        const commit = await putFiles(pachd, orchPipeline.input.repo, orchPipeline.input.branch, smallBatch(i));
+        const r = await runOrchestrated(env.client, taskQueue, orchPipeline, commit);
+        if (i >= warmup) orchestrated.push(r);
+        return r;
+      };
+      const doDirect = async () => {
+        const commit = await putFiles(pachd, directPipeline.input.repo, directPipeline.input.branch, smallBatch(i));
+        const r = await direct.run(directPipeline, commit);
+        if (i >= warmup) directRuns.push(r);
+        return r;
+      };
+      let o: OrchestratedRun;
+      let d: DirectRun;
+      if (i % 2 === 0) {
+        o = await doOrch();
+        d = await doDirect();
+      } else {
+        d = await doDirect();
+        o = await doOrch();
+      }
+      console.log(`${i < warmup ? 'warm-up' : 'run'} ${i + 1 - (i < warmup ? 0 : warmup)}: workflows ${o.doneMs} ms (Available at ${fmt(o.availableMs)} ms), direct ${fmt(d.totalMs)} ms`);
+    }
+
+    // Per step: medians both ways.
+    const names = directRuns[0].steps.map((s) => s.name);
+    const stepMs = (rs: { steps: { name: string; ms: number }[] }[], name: string) => rs.map((r) => r.steps.find((s) => s.name === name)?.ms ?? NaN);
+    const rows = names.map((name) => {
+      const d = median(stepMs(directRuns, name));
+      const w = median(stepMs(orchestrated, name));
+      return { name, d, w, overhead: w - d };
+    });
+    const directTotal = median(directRuns.map((r) => r.totalMs));
+    const directAvailable = median(directRuns.map((r) => r.steps.slice(0, r.steps.findIndex((s) => s.name === 'wait-ready') + 1).reduce((a, s) => a + s.ms, 0)));
+    const orchDone = median(orchestrated.map((r) => r.doneMs));
+    const orchAvailable = median(orchestrated.map((r) => r.availableMs));
+    const inSteps = median(orchestrated.map((r) => r.steps.reduce((a, s) => a + s.ms, 0)));
+    const betweenSteps = median(orchestrated.map((r) => r.doneMs - r.steps.reduce((a, s) => a + s.ms, 0)));
+    const cascade = median(orchestrated.map((r) => r.deploymentStartedMs - r.trainingClosedMs));
+    const perStepTotal = (orchDone - directTotal) / names.length;
+    const worstStep = rows.reduce((a, b) => (b.overhead > a.overhead ? b : a));
+
+    const table = [
+      '| step | direct call (ms) | workflow step (ms) | overhead (ms) | ratio |',
+      '|---|---|---|---|---|',
+      ...rows.map((r) => `| ${r.name} | ${fmt(r.d, 1)} | ${fmt(r.w, 0)} | ${fmt(r.overhead, 1)} | ${fmt(r.w / r.d, 1)}× |`),
+      `| **signal → deployment Available** | ${fmt(directAvailable, 1)} | ${fmt(orchAvailable, 0)} | ${fmt(orchAvailable - directAvailable, 1)} | ${fmt(orchAvailable / directAvailable, 1)}× |`,
+      `| **signal → deployment done (detectors replaced)** | ${fmt(directTotal, 1)} | ${fmt(orchDone, 0)} | ${fmt(orchDone - directTotal, 1)} | ${fmt(orchDone / directTotal, 1)}× |`,
+    ];
+    const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
+    const loadAfter = loadAverage();
+    const report = [
+      '## Orchestration overhead',
+      '',
+      `Command: \`npx tsx bench/orchestration.ts ${runs} ${warmup}\`. ${machineLine(m, loadBefore, loadAfter)}`,
+      '',
+      `A commit of 4 tiny files → signal-with-start (client/signals.ts) → repository workflow → training workflow → the cascade`,
+      `(the benchmark sends signalDeploy as soon as the training returns, like a watcher with no latency) → deployer → deployment`,
+      `workflow → Available → drift and outlier detectors. Simulated emulators with every delay 0, experiment pollInterval 10ms,`,
+      `the real worker (worker/main.ts) in a child process, on a dev server (\`temporal server start-dev\`, SQLite in a temp dir).`,
+      `Baseline, measured in the same run and interleaved with it: the same ${names.length} activity functions of`,
+      `createActivities(connections) called directly in the workflows' order by a plain script (a child process too, each call in a`,
+      `MockActivityEnvironment). Medians of ${runs} runs each, after ${warmup} warm-up runs. Workflow step times are`,
+      `\`steps[].durationMs\` of the status queries (from the workflow task that schedules the activity to the one that sees its result).`,
+      '',
+      ...table,
+      '',
+      `- Time spent in the workflows but outside any step (signal-with-start, workflow tasks between steps, child workflow starts,`,
+      `  the cascade hop): median ${fmt(betweenSteps)} ms of ${fmt(orchDone)} ms; inside steps ${fmt(inSteps)} ms. The cascade hop alone`,
+      `  (training closed → deployment workflow started, through the deployer) is ${fmt(cascade)} ms.`,
+      `- Overhead per step: the worst step adds ${fmt(worstStep.overhead, 1)} ms (${worstStep.name}); the total overhead spread over the`,
+      `  ${names.length} steps is ${fmt(perStepTotal, 1)} ms per step. Target under ${TARGET_MS_PER_STEP} ms per step: ` +
+        `${verdict(worstStep.overhead < TARGET_MS_PER_STEP)} per step, ${verdict(perStepTotal < TARGET_MS_PER_STEP)} for the total spread over the steps.`,
+      `- Spread: workflows p10–p90 ${fmt(quantile(orchestrated.map((r) => r.doneMs), 0.1))}–${fmt(quantile(orchestrated.map((r) => r.doneMs), 0.9))} ms;` +
+        ` direct ${fmt(quantile(directRuns.map((r) => r.totalMs), 0.1))}–${fmt(quantile(directRuns.map((r) => r.totalMs), 0.9))} ms.`,
+    ].join('\n');
+    console.log(`\n${report}\n`);
+    writeSection('orchestration', report);
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
