@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       // Interleaved, alternating which goes first, so load changes hit both alike.
       const doOrch = async () => {
         const commit = await putFiles(pachd, orchPipeline.input.repo, orchPipeline.input.branch, smallBatch(i));
-        const r = await runOrchestrated(env.client, taskQueue, orchPipeline, commit);
+        const r = await runOrchestrated(env.client, taskQueue, orchPipeline, commit, true);
         if (i >= warmup) orchestrated.push(r);
         return r;
       };
@@ -103,6 +103,8 @@ async function main(): Promise<void> {
       `| **signal → deployment Available** | ${fmt(directAvailable, 1)} | ${fmt(orchAvailable, 0)} | ${fmt(orchAvailable - directAvailable, 1)} | ${fmt(orchAvailable / directAvailable, 1)}× |`,
       `| **signal → deployment done (detectors replaced)** | ${fmt(directTotal, 1)} | ${fmt(orchDone, 0)} | ${fmt(orchDone - directTotal, 1)} | ${fmt(orchDone / directTotal, 1)}× |`,
     ];
+    const phases = orchestrated.flatMap((r) => r.phases);
+    const phase = (k: keyof (typeof phases)[number]) => fmt(median(phases.map((p) => p[k])), 0);
     const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
     const loadAfter = loadAverage();
     const report = [
@@ -129,6 +131,9 @@ async function main(): Promise<void> {
         `${verdict(worstStep.overhead < TARGET_MS_PER_STEP)} per step, ${verdict(perStepTotal < TARGET_MS_PER_STEP)} for the total spread over the steps.`,
       `- Spread: workflows p10–p90 ${fmt(quantile(orchestrated.map((r) => r.doneMs), 0.1))}–${fmt(quantile(orchestrated.map((r) => r.doneMs), 0.9))} ms;` +
         ` direct ${fmt(quantile(directRuns.map((r) => r.totalMs), 0.1))}–${fmt(quantile(directRuns.map((r) => r.totalMs), 0.9))} ms.`,
+    `- Where a step's time goes (medians over the ${phases.length} activities of the measured runs, from the histories' event times):`,
+    `  workflow task that schedules it ${phase('scheduleTask')} ms, activity task scheduled → started on the worker ${phase('dispatch')} ms,`,
+    `  started → completed (the call itself plus reporting) ${phase('execute')} ms, completed → next workflow task started ${phase('resume')} ms.`,
     ].join('\n');
     console.log(`\n${report}\n`);
     writeSection('orchestration', report);

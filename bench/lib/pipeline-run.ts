@@ -21,6 +21,8 @@ export interface OrchestratedRun {
   deploymentStartedMs: number;
   availableMs: number;
   doneMs: number;
+  /** Per activity of both workflows, in order, from their histories. */
+  phases: ActivityPhases[];
 }
 
 async function resultOf<R>(client: Client, workflowId: string, timeoutMs: number): Promise<R> {
@@ -36,7 +38,7 @@ async function resultOf<R>(client: Client, workflowId: string, timeoutMs: number
   }
 }
 
-export async function runOrchestrated(client: Client, taskQueue: string, pipeline: PipelineSpec, commit: string, timeoutMs = 120_000): Promise<OrchestratedRun> {
+export async function runOrchestrated(client: Client, taskQueue: string, pipeline: PipelineSpec, commit: string, withPhases = false, timeoutMs = 120_000): Promise<OrchestratedRun> {
   const t0 = Date.now();
   await signalNewCommit(client, taskQueue, pipeline, commit);
   const trainingId = trainingWorkflowId(pipeline.modelName, commit);
@@ -65,5 +67,46 @@ export async function runOrchestrated(client: Client, taskQueue: string, pipelin
     deploymentStartedMs: since(dDesc.startTime),
     availableMs: since(waitReady?.endedAt),
     doneMs: since(dDesc.closeTime),
+    phases: withPhases ? [...(await activityPhases(client, trainingId)), ...(await activityPhases(client, deployId))] : [],
   };
+}
+
+/** Where an activity step's time goes, from the workflow's history (milliseconds per activity). */
+export interface ActivityPhases {
+  /** Workflow task started → completed (the task whose commands schedule the activity). */
+  scheduleTask: number;
+  /** ActivityTaskScheduled → ActivityTaskStarted: the task reaching a worker. */
+  dispatch: number;
+  /** ActivityTaskStarted → ActivityTaskCompleted: running it and reporting the result. */
+  execute: number;
+  /** ActivityTaskCompleted → the next WorkflowTaskStarted: the result reaching the workflow. */
+  resume: number;
+}
+
+export async function activityPhases(client: Client, workflowId: string): Promise<ActivityPhases[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const events = (history.events ?? []).map((e) => ({
+    e,
+    t: Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6),
+  }));
+  const out: ActivityPhases[] = [];
+  for (let i = 0; i < events.length; i++) {
+    if (!events[i].e.activityTaskScheduledEventAttributes) continue;
+    const scheduled = events[i];
+    const id = Number(scheduled.e.eventId);
+    const taskCompleted = [...events.slice(0, i)].reverse().find((x) => x.e.workflowTaskCompletedEventAttributes);
+    const taskStarted = [...events.slice(0, i)].reverse().find((x) => x.e.workflowTaskStartedEventAttributes);
+    const started = events.find((x) => Number(x.e.activityTaskStartedEventAttributes?.scheduledEventId) === id);
+    const completedIdx = events.findIndex((x) => Number(x.e.activityTaskCompletedEventAttributes?.scheduledEventId) === id);
+    if (!started || completedIdx < 0 || !taskStarted || !taskCompleted) continue;
+    const completed = events[completedIdx];
+    const next = events.slice(completedIdx).find((x) => x.e.workflowTaskStartedEventAttributes);
+    out.push({
+      scheduleTask: taskCompleted.t - taskStarted.t,
+      dispatch: started.t - scheduled.t,
+      execute: completed.t - started.t,
+      resume: next ? next.t - completed.t : NaN,
+    });
+  }
+  return out;
 }

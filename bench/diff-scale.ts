@@ -1,0 +1,202 @@
+// Benchmark: diffCommit at scale. Commits of 10k, 100k and 1M tiny files are created in the Pachyderm
+// emulator (one ModifyFile NDJSON stream of many small addFile messages each), then the diffCommit
+// activity (in a MockActivityEnvironment) counts each commit's DiffFile stream, against merely reading the
+// same DiffFile NDJSON stream over HTTP (same request, bytes counted and dropped). Every measured run is a
+// separate child process, so its time and RSS are its own; the emulator runs in this process.
+//
+//   npx tsx bench/diff-scale.ts [sizes=10000,100000,1000000] [reps=2]      (writes its section of bench/RESULTS.md)
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { startPachydermEmulator } from '../emulators/pachyderm';
+import { PachdRestClient } from '../emulators/pachyderm/client';
+import { createActivities, type ConnectionsConfig } from '../activities';
+import { repoOf } from '../activities/pachyderm/types';
+import type { DiffSummary } from '../common/types';
+import { deadline, fmt, loadAverage, machine, machineLine, procMemory, spawnTs, tempDir, writeSection } from './lib/harness';
+
+const TARGET_RATIO = 1.5;
+
+interface ChildArgs {
+  mode: 'raw' | 'diff';
+  pachd: string;
+  repo: string;
+  commit: string;
+}
+
+interface ChildResult {
+  mode: ChildArgs['mode'];
+  seconds: number;
+  /** Files counted (diff) or NDJSON lines read (raw). */
+  count: number;
+  bytes: number;
+  startRssMiB: number;
+  peakRssMiB: number;
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--child') return child(JSON.parse(process.argv[3]) as ChildArgs);
+  const sizes = (process.argv[2] ?? '10000,100000,1000000').split(',').map(Number);
+  const reps = Number(process.argv[3] ?? 2);
+  const loadBefore = loadAverage();
+  const m = machine();
+  const tmp = tempDir('diff');
+  const pachd = await startPachydermEmulator({ stateDir: path.join(tmp, 'pachd'), port: 0, grpcPort: 0, log: null });
+  const stop = async () => {
+    await pachd.close();
+    (await import('node:fs')).rmSync(tmp, { recursive: true, force: true });
+  };
+  deadline(40 * 60_000, stop);
+  const rows: string[] = [];
+  const notes: string[] = [];
+  try {
+    for (const n of sizes) {
+      const repo = `diff-${n}`;
+      const created = await createCommit(pachd.url, repo, n);
+      console.log(`${n} files: uploaded in ${created.uploadSeconds.toFixed(1)} s (${fmt(created.bodyMiB, 1)} MiB of NDJSON), finished (indexed) ${created.finishSeconds.toFixed(1)} s later`);
+      notes.push(`${n} files: ModifyFile upload ${created.uploadSeconds.toFixed(1)} s (${fmt(created.bodyMiB, 1)} MiB NDJSON), then ${created.finishSeconds.toFixed(1)} s until the commit was FINISHED (indexed)`);
+      const results: ChildResult[] = [];
+      for (let rep = 0; rep < reps; rep++) {
+        for (const mode of rep % 2 === 0 ? (['raw', 'diff'] as const) : (['diff', 'raw'] as const)) {
+          const r = await runChild({ mode, pachd: pachd.url, repo, commit: created.commit });
+          console.log(`  ${mode}: ${r.seconds.toFixed(2)} s, ${r.count} ${mode === 'diff' ? 'files' : 'lines'}, RSS ${fmt(r.startRssMiB)} → peak ${fmt(r.peakRssMiB)} MiB`);
+          results.push(r);
+        }
+      }
+      const best = (mode: ChildArgs['mode']) => results.filter((r) => r.mode === mode).reduce((a, b) => (b.seconds < a.seconds ? b : a));
+      const peak = (mode: ChildArgs['mode']) => Math.max(...results.filter((r) => r.mode === mode).map((r) => r.peakRssMiB));
+      const start = (mode: ChildArgs['mode']) => Math.min(...results.filter((r) => r.mode === mode).map((r) => r.startRssMiB));
+      const raw = best('raw');
+      const diff = best('diff');
+      if (diff.count !== n) throw new Error(`diffCommit counted ${diff.count} files, expected ${n}`);
+      const ratio = diff.seconds / raw.seconds;
+      rows.push(
+        `| ${n.toLocaleString('en')} | ${fmt(raw.bytes / 2 ** 20, 1)} | ${raw.seconds.toFixed(2)} | ${diff.seconds.toFixed(2)} | **${ratio.toFixed(2)}×** ${ratio <= TARGET_RATIO ? '(met)' : '(missed)'} | ${fmt(start('raw'))} → ${fmt(peak('raw'))} | ${fmt(start('diff'))} → ${fmt(peak('diff'))} |`,
+      );
+    }
+    const loadAfter = loadAverage();
+    const report = [
+      '## Diff scale: diffCommit on large commits',
+      '',
+      `Command: \`npx tsx bench/diff-scale.ts ${sizes.join(',')} ${reps}\`. ${machineLine(m, loadBefore, loadAfter)}`,
+      '',
+      'One commit per size in the Pachyderm emulator (first commit of its repo, so everything is added; tiny distinct files in',
+      'directories of 1000). `diffCommit` (the activity, in a MockActivityEnvironment: InspectCommit, then DiffFile parsed line by line,',
+      'counted by kind, hashed into the digest) against a raw read of the same DiffFile request over HTTP (bytes counted, nothing parsed).',
+      `Each run is its own child process; best time of ${reps} runs per mode (alternating order), peak RSS over the runs (kernel high-water`,
+      `mark, so it includes the process's start-up). The emulator serving the stream runs in the benchmark process and is the same for both.`,
+      `Target: diffCommit within ${TARGET_RATIO}× of the raw read, with flat memory.`,
+      '',
+      '| files | DiffFile NDJSON (MiB) | raw read (s) | diffCommit (s) | diffCommit / raw | raw RSS start → peak (MiB) | diffCommit RSS start → peak (MiB) |',
+      '|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      'Creating the commits (one ModifyFile request each, from this process):',
+      '',
+      ...notes.map((n) => `- ${n}`),
+    ].join('\n');
+    console.log(`\n${report}\n`);
+    writeSection('diff-scale', report);
+  } finally {
+    await stop();
+  }
+}
+
+/** One commit of `n` tiny files, uploaded as one ModifyFile NDJSON body written in ~1 MiB chunks. */
+async function createCommit(url: string, repo: string, n: number): Promise<{ commit: string; uploadSeconds: number; finishSeconds: number; bodyMiB: number }> {
+  const client = new PachdRestClient(url);
+  const repoMsg = { name: repo, type: 'user', project: { name: 'default' } };
+  await client.call('pfs_v2.API/CreateRepo', { repo: repoMsg });
+  const { id } = await client.call<{ id: string }>('pfs_v2.API/StartCommit', { branch: { repo: repoMsg, name: 'master' } });
+  const commitMsg = { repo: repoMsg, id };
+  const started = Date.now();
+  let bytes = 0;
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request(`${url}/api/pfs_v2.API/ModifyFile`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`ModifyFile ${res.statusCode}: ${Buffer.concat(chunks).toString()}`))));
+    });
+    req.on('error', reject);
+    void (async () => {
+      let chunk = JSON.stringify({ setCommit: commitMsg }) + '\n';
+      for (let i = 0; i < n; i++) {
+        chunk += `{"addFile":{"path":"/d${Math.floor(i / 1000)}/f${i}.txt","raw":"${Buffer.from(`${i}\n`).toString('base64')}"}}\n`;
+        if (chunk.length >= 1 << 20 || i === n - 1) {
+          bytes += chunk.length;
+          if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+          chunk = '';
+        }
+      }
+      req.end();
+    })().catch(reject);
+  });
+  const uploaded = Date.now();
+  await client.call('pfs_v2.API/FinishCommit', { commit: commitMsg });
+  await client.call('pfs_v2.API/InspectCommit', { commit: commitMsg, wait: 'FINISHED' });
+  return { commit: id, uploadSeconds: (uploaded - started) / 1000, finishSeconds: (Date.now() - uploaded) / 1000, bodyMiB: bytes / 2 ** 20 };
+}
+
+function runChild(args: ChildArgs): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawnTs(__filename, ['--child', JSON.stringify(args)], { PATH: process.env.PATH, HOME: process.env.HOME });
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr?.pipe(process.stderr);
+    proc.on('error', reject);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 20 * 60_000);
+    proc.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`${args.mode} child exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ChildResult);
+    });
+  });
+}
+
+async function child(args: ChildArgs): Promise<void> {
+  const startRss = procMemory(process.pid)?.rssMiB ?? NaN;
+  const body = { newFile: { commit: { repo: repoOf('default', args.repo), id: args.commit }, path: '/' } };
+  const started = performance.now();
+  let count = 0;
+  let bytes = 0;
+  if (args.mode === 'raw') {
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request(`${args.pachd}/api/pfs_v2.API/DiffFile`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          for (let i = c.indexOf(10); i >= 0; i = c.indexOf(10, i + 1)) count++;
+        });
+        res.on('end', resolve);
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  } else {
+    const config: ConnectionsConfig = {
+      pachyderm: { url: args.pachd, experimentHost: '127.0.0.1', experimentPort: 1650 },
+      determined: { url: 'http://127.0.0.1:9', user: 'determined', password: '' },
+      seldon: { url: 'http://127.0.0.1:9', oidcIssuer: 'http://127.0.0.1:9', clientId: 'sd-api', clientSecret: 'x' },
+      timeoutMs: 600_000,
+      cacheDir: path.join(os.tmpdir(), 'ct-bench-diff-cache-unused'),
+    };
+    const activities = createActivities(config);
+    const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+    const summary: DiffSummary = await env.run(activities.diffCommit, { repo: { project: 'default', repo: args.repo, branch: 'master' }, commit: args.commit, baseCommit: null });
+    count = summary.added.files + summary.modified.files + summary.deleted.files;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const mem = procMemory(process.pid);
+  const result: ChildResult = { mode: args.mode, seconds, count, bytes, startRssMiB: startRss, peakRssMiB: mem?.hwmMiB ?? NaN };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,133 @@
+// Benchmark: throughput of one worker. N repositories (distinct input/output repos, models and deployment
+// names) each receive a commit at the same moment; every commit goes signal-with-start (client/signals.ts)
+// → training → cascade → deployment, on zero-latency simulated emulators. Pipelines completed per minute,
+// and the worker's RSS (the real worker, worker/main.ts, in a child process; sampled from /proc). Baseline in
+// the same run: the same N pipelines run directly and concurrently by a plain script (the activity
+// functions in the workflows' order, no Temporal), also a child process with its RSS sampled.
+//
+//   npx tsx bench/throughput.ts [repos=50] [rounds=2]      (writes its section of bench/RESULTS.md)
+import { putFiles } from '../emulators/pachyderm';
+import { startDirectChild, type DirectRun } from './lib/direct';
+import { runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
+import {
+  benchPipeline,
+  deadline,
+  fmt,
+  loadAverage,
+  machine,
+  machineLine,
+  median,
+  quantile,
+  RssSampler,
+  smallBatch,
+  startBenchEnv,
+  startWorkerChild,
+  workerEnv,
+  writeSection,
+} from './lib/harness';
+import type { PipelineSpec } from '../common/pipeline';
+
+interface Round {
+  mode: 'workflows' | 'direct';
+  round: number;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+async function main(): Promise<void> {
+  const repos = Number(process.argv[2] ?? 50);
+  const rounds = Number(process.argv[3] ?? 2);
+  const loadBefore = loadAverage();
+  const m = machine();
+  const env = await startBenchEnv({ name: 'throughput' });
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    cleanups.length = 0;
+    await env.close();
+  };
+  deadline(20 * 60_000, stopAll);
+  try {
+    const taskQueue = 'bench-throughput';
+    const worker = await startWorkerChild(workerEnv(env.stack.connections, env.dev.address, taskQueue));
+    cleanups.push(() => worker.stop());
+    const direct = await startDirectChild(env.stack.connections);
+    cleanups.push(() => direct.stop());
+    const workerRss = new RssSampler(worker.pid);
+    const directRss = new RssSampler(direct.pid);
+    const idleWorkerMiB = workerRss.sample();
+    const idleDirectMiB = directRss.sample();
+
+    const orchPipelines = Array.from({ length: repos }, (_, i) => benchPipeline(env.stack, `tp-w${i}`));
+    const directPipelines = Array.from({ length: repos }, (_, i) => benchPipeline(env.stack, `tp-d${i}`));
+    const pachd = env.stack.pachd.url;
+    const commitAll = (ps: PipelineSpec[], round: number) =>
+      Promise.all(ps.map((p) => putFiles(pachd, p.input.repo, p.input.branch, smallBatch(round))));
+
+    const results: Round[] = [];
+    const runWorkflows = async (round: number) => {
+      const commits = await commitAll(orchPipelines, round);
+      const t0 = Date.now();
+      const runs: OrchestratedRun[] = await Promise.all(orchPipelines.map((p, i) => runOrchestrated(env.client, taskQueue, p, commits[i], false, 600_000)));
+      results.push({ mode: 'workflows', round, seconds: (Date.now() - t0) / 1000, latenciesMs: runs.map((r) => r.doneMs) });
+    };
+    const runDirect = async (round: number) => {
+      const commits = await commitAll(directPipelines, round);
+      const t0 = Date.now();
+      const runs: DirectRun[] = await Promise.all(directPipelines.map((p, i) => direct.run(p, commits[i])));
+      results.push({ mode: 'direct', round, seconds: (Date.now() - t0) / 1000, latenciesMs: runs.map((r) => r.totalMs) });
+    };
+    for (let round = 0; round < rounds; round++) {
+      for (const run of round % 2 === 0 ? [runWorkflows, runDirect] : [runDirect, runWorkflows]) {
+        await run(round);
+        const r = results.at(-1)!;
+        console.log(`round ${round + 1} ${r.mode}: ${repos} pipelines in ${r.seconds.toFixed(1)} s (${fmt((repos / r.seconds) * 60, 0)}/min)`);
+      }
+    }
+    const w = workerRss.stop();
+    const d = directRss.stop();
+
+    const summary = (mode: Round['mode']) => {
+      const rs = results.filter((r) => r.mode === mode);
+      const seconds = rs.reduce((a, r) => a + r.seconds, 0);
+      const lat = rs.flatMap((r) => r.latenciesMs);
+      return { perMin: ((repos * rs.length) / seconds) * 60, seconds, median: median(lat), p95: quantile(lat, 0.95), rounds: rs };
+    };
+    const sw = summary('workflows');
+    const sd = summary('direct');
+    const loadAfter = loadAverage();
+    const report = [
+      '## Throughput: one worker, many repositories',
+      '',
+      `Command: \`npx tsx bench/throughput.ts ${repos} ${rounds}\`. ${machineLine(m, loadBefore, loadAfter)}`,
+      '',
+      `${repos} pipelines (distinct input and output repos, models and deployment names), each receiving one commit at the same moment,`,
+      `${rounds} rounds (round 1 trains from scratch and creates the deployments; later rounds continue from the registered version and`,
+      `replace them). Each commit: signal-with-start (client/signals.ts) → training → cascade (signalDeploy as soon as the training returns)`,
+      `→ deployment Available → detectors. Simulated emulators with every delay 0; one worker (worker/main.ts, default worker options)`,
+      `in a child process on this ${m.cores}-CPU machine, which it shares with the dev server, the emulators (in the benchmark process)`,
+      `and the baseline. Baseline: the same pipelines run concurrently by a plain script calling the activity functions directly.`,
+      '',
+      '| run | pipelines | seconds | pipelines per minute | latency median (ms) | latency p95 (ms) | process RSS idle → peak → end (MiB) |',
+      '|---|---|---|---|---|---|---|',
+      `| one worker (workflows) | ${repos * sw.rounds.length} | ${sw.seconds.toFixed(1)} | **${fmt(sw.perMin)}** | ${fmt(sw.median)} | ${fmt(sw.p95)} | ${fmt(idleWorkerMiB)} → ${fmt(w.peakMiB)} → ${fmt(w.endMiB)} |`,
+      `| direct calls (baseline) | ${repos * sd.rounds.length} | ${sd.seconds.toFixed(1)} | ${fmt(sd.perMin)} | ${fmt(sd.median)} | ${fmt(sd.p95)} | ${fmt(idleDirectMiB)} → ${fmt(d.peakMiB)} → ${fmt(d.endMiB)} |`,
+      '',
+      `- Workflows vs direct: ${fmt(sw.perMin / sd.perMin, 2)}× the baseline's throughput; the worker's peak RSS is ${fmt(w.peakMiB - idleWorkerMiB)} MiB over`,
+      `  its idle RSS (${fmt(d.peakMiB - idleDirectMiB)} MiB for the baseline process).`,
+      `- By round (seconds): ${results.map((r) => `${r.mode} round ${r.round + 1} ${r.seconds.toFixed(1)}`).join(', ')}.`,
+    ].join('\n');
+    console.log(`\n${report}\n`);
+    writeSection('throughput', report);
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
