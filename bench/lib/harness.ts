@@ -294,15 +294,16 @@ export function procMemory(pid: number): { rssMiB: number; hwmMiB: number } | nu
   }
 }
 
-/** Samples a process's RSS every `intervalMs` (peak from the kernel's high-water mark as well). */
+/** Samples a process's RSS every `intervalMs`; also reads the kernel's high-water mark (which includes start-up). */
 export class RssSampler {
   readonly samples: number[] = [];
   peakMiB = 0;
+  hwmMiB = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly pid: number,
-    intervalMs = 100,
+    intervalMs = 50,
   ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
@@ -312,13 +313,14 @@ export class RssSampler {
     const m = procMemory(this.pid);
     if (!m) return NaN;
     this.samples.push(m.rssMiB);
-    this.peakMiB = Math.max(this.peakMiB, m.hwmMiB, m.rssMiB);
+    this.peakMiB = Math.max(this.peakMiB, m.rssMiB);
+    this.hwmMiB = Math.max(this.hwmMiB, m.hwmMiB);
     return m.rssMiB;
   }
 
-  stop(): { startMiB: number; endMiB: number; peakMiB: number; medianMiB: number } {
+  stop(): { startMiB: number; endMiB: number; peakMiB: number; hwmMiB: number; medianMiB: number } {
     this.sample();
     clearInterval(this.timer);
-    return { startMiB: this.samples[0] ?? NaN, endMiB: this.samples.at(-1) ?? NaN, peakMiB: this.peakMiB, medianMiB: median(this.samples) };
+    return { startMiB: this.samples[0] ?? NaN, endMiB: this.samples.at(-1) ?? NaN, peakMiB: this.peakMiB, hwmMiB: this.hwmMiB, medianMiB: median(this.samples) };
   }
 }
