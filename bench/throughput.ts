@@ -6,11 +6,14 @@
 // functions in the workflows' order, no Temporal), also a child process with its RSS sampled.
 //
 //   npx tsx bench/throughput.ts [repos=50] [rounds=2]      (writes its section of bench/RESULTS.md)
+import path from 'node:path';
 import { putFiles } from '../emulators/pachyderm';
 import { startDirectChild, type DirectRun } from './lib/direct';
 import { runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
 import {
   benchPipeline,
+  cpuMeter,
+  findPid,
   deadline,
   fmt,
   loadAverage,
@@ -32,6 +35,8 @@ interface Round {
   round: number;
   seconds: number;
   latenciesMs: number[];
+  /** CPU seconds used by each process during the round. */
+  cpu: Record<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -71,18 +76,21 @@ async function main(): Promise<void> {
     const directRss = new RssSampler(direct.pid);
     const idleWorkerMiB = workerRss.samples[0];
     const idleDirectMiB = directRss.samples[0];
+    const pids = { 'dev server': findPid(path.join(env.tmp, 'temporal.db')), worker: worker.pid, 'emulators (benchmark process)': process.pid, baseline: direct.pid };
     const results: Round[] = [];
     const runWorkflows = async (round: number) => {
       const commits = await commitAll(orchPipelines, round);
+      const cpu = cpuMeter(pids);
       const t0 = Date.now();
       const runs: OrchestratedRun[] = await Promise.all(orchPipelines.map((p, i) => runOrchestrated(env.client, taskQueue, p, commits[i], false, 600_000)));
-      results.push({ mode: 'workflows', round, seconds: (Date.now() - t0) / 1000, latenciesMs: runs.map((r) => r.doneMs) });
+      results.push({ mode: 'workflows', round, seconds: (Date.now() - t0) / 1000, latenciesMs: runs.map((r) => r.doneMs), cpu: cpu() });
     };
     const runDirect = async (round: number) => {
       const commits = await commitAll(directPipelines, round);
+      const cpu = cpuMeter(pids);
       const t0 = Date.now();
       const runs: DirectRun[] = await Promise.all(directPipelines.map((p, i) => direct.run(p, commits[i])));
-      results.push({ mode: 'direct', round, seconds: (Date.now() - t0) / 1000, latenciesMs: runs.map((r) => r.totalMs) });
+      results.push({ mode: 'direct', round, seconds: (Date.now() - t0) / 1000, latenciesMs: runs.map((r) => r.totalMs), cpu: cpu() });
     };
     for (let round = 0; round < rounds; round++) {
       for (const run of round % 2 === 0 ? [runWorkflows, runDirect] : [runDirect, runWorkflows]) {
@@ -98,7 +106,8 @@ async function main(): Promise<void> {
       const rs = results.filter((r) => r.mode === mode);
       const seconds = rs.reduce((a, r) => a + r.seconds, 0);
       const lat = rs.flatMap((r) => r.latenciesMs);
-      return { perMin: ((repos * rs.length) / seconds) * 60, seconds, median: median(lat), p95: quantile(lat, 0.95), rounds: rs };
+      const cpu = Object.keys(pids).map((k) => `${k} ${fmt(rs.reduce((a, r) => a + r.cpu[k], 0) / seconds, 2)}`).join(', ');
+      return { perMin: ((repos * rs.length) / seconds) * 60, seconds, median: median(lat), p95: quantile(lat, 0.95), rounds: rs, cpu };
     };
     const sw = summary('workflows');
     const sd = summary('direct');
@@ -123,6 +132,7 @@ async function main(): Promise<void> {
       `- Workflows vs direct: ${fmt(sw.perMin / sd.perMin, 2)}× the baseline's throughput; the worker's peak RSS is ${fmt(w.peakMiB - idleWorkerMiB)} MiB over`,
       `  its RSS after the warm-up (${fmt(d.peakMiB - idleDirectMiB)} MiB for the baseline process). Kernel high-water marks, start-up included`,
       `  (the worker bundles the workflow code with webpack when it starts): worker ${fmt(w.hwmMiB)} MiB, baseline ${fmt(d.hwmMiB)} MiB.`,
+      `- CPU used, in cores on average over the runs (of ${m.cores}): workflows: ${sw.cpu}; direct: ${sd.cpu}.`,
       `- By round (seconds): ${results.map((r) => `${r.mode} round ${r.round + 1} ${r.seconds.toFixed(1)}`).join(', ')}.`,
     ].join('\n');
     console.log(`\n${report}\n`);

@@ -324,3 +324,37 @@ export class RssSampler {
     return { startMiB: this.samples[0] ?? NaN, endMiB: this.samples.at(-1) ?? NaN, peakMiB: this.peakMiB, hwmMiB: this.hwmMiB, medianMiB: median(this.samples) };
   }
 }
+
+// ---- CPU ----------------------------------------------------------------------------------------
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** User + system CPU seconds a process has used so far (Linux /proc), NaN when it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The pid of the process whose command line contains `needle` (e.g. the dev server's db file). */
+export function findPid(needle: string): number | undefined {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+/** CPU seconds used by named processes between start() and the returned function's call. */
+export function cpuMeter(pids: Record<string, number | undefined>): () => Record<string, number> {
+  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? cpuSeconds(pid) : NaN]));
+  return () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (pid ? cpuSeconds(pid) : NaN) - start[k]]));
+}
