@@ -11,6 +11,8 @@ import { startDirectChild, type DirectRun } from './lib/direct';
 import { runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
 import {
   benchPipeline,
+  cpuMeter,
+  findPid,
   deadline,
   fmt,
   loadAverage,
@@ -50,19 +52,32 @@ async function main(): Promise<void> {
     const directPipeline = benchPipeline(env.stack, 'direct');
     const pachd = env.stack.pachd.url;
 
+    const pids = { 'dev server': findPid(env.dbFile), worker: worker.pid, 'emulators (benchmark process)': process.pid, baseline: direct.pid };
+    const cpuTotals = { workflows: {} as Record<string, number>, direct: {} as Record<string, number> };
+    const wallTotals = { workflows: 0, direct: 0 };
+    const metered = async <T>(mode: 'workflows' | 'direct', measured: boolean, fn: () => Promise<T>): Promise<T> => {
+      const cpu = cpuMeter(pids);
+      const t = Date.now();
+      const r = await fn();
+      if (measured) {
+        for (const [k, v] of Object.entries(cpu())) cpuTotals[mode][k] = (cpuTotals[mode][k] ?? 0) + v;
+        wallTotals[mode] += (Date.now() - t) / 1000;
+      }
+      return r;
+    };
     const orchestrated: OrchestratedRun[] = [];
     const directRuns: DirectRun[] = [];
     for (let i = 0; i < warmup + runs; i++) {
       // Interleaved, alternating which goes first, so load changes hit both alike.
       const doOrch = async () => {
         const commit = await putFiles(pachd, orchPipeline.input.repo, orchPipeline.input.branch, smallBatch(i));
-        const r = await runOrchestrated(env.client, taskQueue, orchPipeline, commit, true);
+        const r = await metered('workflows', i >= warmup, () => runOrchestrated(env.client, taskQueue, orchPipeline, commit, true));
         if (i >= warmup) orchestrated.push(r);
         return r;
       };
       const doDirect = async () => {
         const commit = await putFiles(pachd, directPipeline.input.repo, directPipeline.input.branch, smallBatch(i));
-        const r = await direct.run(directPipeline, commit);
+        const r = await metered('direct', i >= warmup, () => direct.run(directPipeline, commit));
         if (i >= warmup) directRuns.push(r);
         return r;
       };
@@ -105,12 +120,14 @@ async function main(): Promise<void> {
     ];
     const phases = orchestrated.flatMap((r) => r.phases);
     const phase = (k: keyof (typeof phases)[number]) => fmt(median(phases.map((p) => p[k])), 0);
+    const cpuLine = (mode: 'workflows' | 'direct') =>
+      Object.keys(pids).map((k) => `${k} ${fmt((cpuTotals[mode][k] / wallTotals[mode]) * 100, 0)}%`).join(', ');
     const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
     const loadAfter = loadAverage();
     const report = [
       '## Orchestration overhead',
       '',
-      `Command: \`npx tsx bench/orchestration.ts ${runs} ${warmup}\`. ${machineLine(m, loadBefore, loadAfter)}`,
+      `Command: \`${process.env.CT_BENCH_DB_DIR ? `CT_BENCH_DB_DIR=${process.env.CT_BENCH_DB_DIR} ` : ''}npx tsx bench/orchestration.ts ${runs} ${warmup}\`. ${machineLine(m, loadBefore, loadAfter)}`,
       '',
       `A commit of 4 tiny files → signal-with-start (client/signals.ts) → repository workflow → training workflow → the cascade`,
       `(the benchmark sends signalDeploy as soon as the training returns, like a watcher with no latency) → deployer → deployment`,
@@ -131,6 +148,8 @@ async function main(): Promise<void> {
         `${verdict(worstStep.overhead < TARGET_MS_PER_STEP)} per step, ${verdict(perStepTotal < TARGET_MS_PER_STEP)} for the total spread over the steps.`,
       `- Spread: workflows p10–p90 ${fmt(quantile(orchestrated.map((r) => r.doneMs), 0.1))}–${fmt(quantile(orchestrated.map((r) => r.doneMs), 0.9))} ms;` +
         ` direct ${fmt(quantile(directRuns.map((r) => r.totalMs), 0.1))}–${fmt(quantile(directRuns.map((r) => r.totalMs), 0.9))} ms.`,
+    `- CPU while the runs were going (percent of one core, averaged over the wall time; the history reads are included on the workflow`,
+    `  side): workflows: ${cpuLine('workflows')}; direct: ${cpuLine('direct')}.`,
     `- Where a step's time goes (medians over the ${phases.length} activities of the measured runs, from the histories' event times):`,
     `  workflow task that schedules it ${phase('scheduleTask')} ms, activity task scheduled → started on the worker ${phase('dispatch')} ms,`,
     `  started → completed (the call itself plus reporting) ${phase('execute')} ms, completed → next workflow task started ${phase('resume')} ms.`,

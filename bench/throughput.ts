@@ -6,7 +6,6 @@
 // functions in the workflows' order, no Temporal), also a child process with its RSS sampled.
 //
 //   npx tsx bench/throughput.ts [repos=50] [rounds=2]      (writes its section of bench/RESULTS.md)
-import path from 'node:path';
 import { putFiles } from '../emulators/pachyderm';
 import { startDirectChild, type DirectRun } from './lib/direct';
 import { runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
@@ -76,7 +75,7 @@ async function main(): Promise<void> {
     const directRss = new RssSampler(direct.pid);
     const idleWorkerMiB = workerRss.samples[0];
     const idleDirectMiB = directRss.samples[0];
-    const pids = { 'dev server': findPid(path.join(env.tmp, 'temporal.db')), worker: worker.pid, 'emulators (benchmark process)': process.pid, baseline: direct.pid };
+    const pids = { 'dev server': findPid(env.dbFile), worker: worker.pid, 'emulators (benchmark process)': process.pid, baseline: direct.pid };
     const results: Round[] = [];
     const runWorkflows = async (round: number) => {
       const commits = await commitAll(orchPipelines, round);

@@ -68,6 +68,7 @@ const RESULTS = path.join(__dirname, '..', 'RESULTS.md');
 
 /** Replaces this benchmark's section of RESULTS.md (between its markers), or appends it. */
 export function writeSection(name: string, markdown: string): void {
+  if (process.env.CT_BENCH_WRITE === '0') return void console.log(`(CT_BENCH_WRITE=0: ${path.relative(process.cwd(), RESULTS)} left as it was)`);
   const begin = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
   const block = `${begin}\n${markdown.trim()}\n${end}`;
@@ -128,6 +129,8 @@ export function deadline(ms: number, cleanup: () => Promise<void>): NodeJS.Timeo
 
 export interface BenchEnv {
   tmp: string;
+  /** The dev server's SQLite file. */
+  dbFile: string;
   dev: DevServer;
   stack: LocalStack;
   connection: Connection;
@@ -142,15 +145,18 @@ export interface BenchEnvOptions extends Omit<LocalStackOptions, 'stateDir' | 'm
 /** A dev server on free ports with a temp db, and the simulated local stack (zero delays unless given). */
 export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
   const tmp = tempDir(opts.name);
+  // Profiling knob: CT_BENCH_DB_DIR=/dev/shm puts the dev server's SQLite file on tmpfs (no fsync cost).
+  const dbDir = process.env.CT_BENCH_DB_DIR ? fs.mkdtempSync(path.join(process.env.CT_BENCH_DB_DIR, 'ct-bench-db-')) : tmp;
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => console.error(`cleanup: ${String(err)}`));
     cleanups.length = 0;
     fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(dbDir, { recursive: true, force: true });
   };
   try {
     const dev = await startDevServer({
-      dbFile: path.join(tmp, 'temporal.db'),
+      dbFile: path.join(dbDir, 'temporal.db'),
       port: await freePort(),
       uiPort: await freePort(),
       logFile: path.join(tmp, 'temporal.log'),
@@ -167,7 +173,7 @@ export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
     const connection = await Connection.connect({ address: dev.address });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: 'default' });
-    return { tmp, dev, stack, connection, client, close };
+    return { tmp, dbFile: path.join(dbDir, 'temporal.db'), dev, stack, connection, client, close };
   } catch (err) {
     await close();
     throw err;
