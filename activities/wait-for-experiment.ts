@@ -1,5 +1,5 @@
-// waitForExperiment: polls the experiment until it reaches a terminal state, heartbeating its state each
-// poll. A new attempt after a worker crash resumes the wait (never re-submits); a cancellation of the
+// waitForExperiment: polls the experiment until it reaches a terminal state (or, when asked, until its
+// state changes), heartbeating its state each poll. A new attempt after a worker crash resumes the wait (never re-submits); a cancellation of the
 // activity kills the experiment, so no training keeps running for a workflow that gave up.
 import { CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
@@ -31,6 +31,8 @@ export async function waitForExperiment(clients: Clients, input: WaitForExperime
       ctx.heartbeat(progress);
       // PAUSED is not terminal: someone may activate it again; the workflow's timeout bounds the wait.
       if (TERMINAL.has(progress.state)) return progress;
+      // The workflow asked to hear of each state change (it shows them in its status query).
+      if (input.returnWhenStateChangesFrom !== undefined && progress.state !== input.returnWhenStateChangesFrom) return progress;
       await ctx.sleep(pollMs);
     }
   } catch (err) {

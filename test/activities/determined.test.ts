@@ -267,6 +267,22 @@ describe('waitForExperiment', () => {
   });
 });
 
+test('waitForExperiment with returnWhenStateChangesFrom returns at each state change, ending at the terminal one', async () => {
+  await setOutcomes([]);
+  const { experimentId } = await run(h.activities, 'submitExperiment', submitInput({ workflowId: 'ct-train-steps', commit: '5'.repeat(32) }));
+  const seen: string[] = [];
+  let state: ExperimentProgress['state'] = 'UNSPECIFIED';
+  while (!['COMPLETED', 'ERROR', 'CANCELED', 'DELETED'].includes(state)) {
+    const progress = await run(h.activities, 'waitForExperiment', { experimentId, pollInterval: '20ms', returnWhenStateChangesFrom: state });
+    expect(progress.state).not.toBe(state);
+    state = progress.state;
+    seen.push(state);
+  }
+  expect(seen.at(-1)).toBe('COMPLETED');
+  expect(seen.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(seen).size).toBe(seen.length);
+});
+
 describe('registerModelVersion', () => {
   test('an experiment without a checkpoint is a non-retryable NoCheckpoint', async () => {
     await setOutcomes([{ label: '^ct-nockpt-label$', outcome: 'NO_CHECKPOINT' }]);
