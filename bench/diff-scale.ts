@@ -4,7 +4,7 @@
 // same DiffFile NDJSON stream over HTTP (same request, bytes counted and dropped). Every measured run is a
 // separate child process, so its time and RSS are its own; the emulator runs in this process.
 //
-//   npx tsx bench/diff-scale.ts [sizes=10000,100000,1000000] [reps=2]      (writes its section of bench/RESULTS.md)
+//   npx tsx bench/diff-scale.ts [sizes=10000,100000,1000000] [reps=3]      (writes its section of bench/RESULTS.md)
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,7 +39,7 @@ interface ChildResult {
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(JSON.parse(process.argv[3]) as ChildArgs);
   const sizes = (process.argv[2] ?? '10000,100000,1000000').split(',').map(Number);
-  const reps = Number(process.argv[3] ?? 2);
+  const reps = Number(process.argv[3] ?? 3);
   const loadBefore = loadAverage();
   const m = machine();
   const tmp = tempDir('diff');
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       if (diff.count !== n) throw new Error(`diffCommit counted ${diff.count} files, expected ${n}`);
       const ratio = diff.seconds / raw.seconds;
       rows.push(
-        `| ${n.toLocaleString('en')} | ${fmt(raw.bytes / 2 ** 20, 1)} | ${raw.seconds.toFixed(2)} | ${diff.seconds.toFixed(2)} | **${ratio.toFixed(2)}×** ${ratio <= TARGET_RATIO ? '(met)' : '(missed)'} | ${fmt(start('raw'))} → ${fmt(peak('raw'))} | ${fmt(start('diff'))} → ${fmt(peak('diff'))} |`,
+        `| ${n.toLocaleString('en')} | ${fmt(raw.bytes / 2 ** 20, 1)} | ${raw.seconds.toFixed(3)} | ${diff.seconds.toFixed(3)} | **${ratio.toFixed(2)}×** ${ratio <= TARGET_RATIO ? '(met)' : '(missed)'} | ${fmt((diff.seconds - raw.seconds) * 1000)} | ${fmt(start('raw'))} → ${fmt(peak('raw'))} | ${fmt(start('diff'))} → ${fmt(peak('diff'))} |`,
       );
     }
     const loadAfter = loadAverage();
@@ -89,8 +89,8 @@ async function main(): Promise<void> {
       `mark, so it includes the process's start-up). The emulator serving the stream runs in the benchmark process and is the same for both.`,
       `Target: diffCommit within ${TARGET_RATIO}× of the raw read, with flat memory.`,
       '',
-      '| files | DiffFile NDJSON (MiB) | raw read (s) | diffCommit (s) | diffCommit / raw | raw RSS start → peak (MiB) | diffCommit RSS start → peak (MiB) |',
-      '|---|---|---|---|---|---|---|',
+      '| files | DiffFile NDJSON (MiB) | raw read (s) | diffCommit (s) | diffCommit / raw | difference (ms) | raw RSS start → peak (MiB) | diffCommit RSS start → peak (MiB) |',
+      '|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       'Creating the commits (one ModifyFile request each, from this process):',

@@ -95,6 +95,31 @@ async function main(): Promise<void> {
 
     // Per step: medians both ways.
     const names = directRuns[0].steps.map((s) => s.name);
+    const phases = orchestrated.flatMap((r) => r.phases);
+    // The same phases by step: each step's activities in order (the experiment wait may take several).
+    const STEP_ACTIVITY: Record<string, string> = {
+      'lookup-model': 'lookupModel', 'diff-commit': 'diffCommit', 'fetch-experiment': 'fetchExperiment', 'submit-experiment': 'submitExperiment',
+      'wait-experiment': 'waitForExperiment', 'register-version': 'registerModelVersion', 'publish-model': 'publishModel',
+      'read-model-info': 'readModelInfo', 'read-deployed': 'getDeployedModel', deploy: 'deployModel', 'wait-ready': 'waitForDeploymentReady',
+      'drift-detector': 'replaceDetector', 'outlier-detector': 'replaceDetector',
+    };
+    const byStep = new Map<string, { scheduleTask: number[]; dispatch: number[]; execute: number[]; resume: number[] }>();
+    for (const r of orchestrated) {
+      let k = 0;
+      for (const name of names) {
+        const acc = byStep.get(name) ?? { scheduleTask: [], dispatch: [], execute: [], resume: [] };
+        byStep.set(name, acc);
+        const sum = { scheduleTask: 0, dispatch: 0, execute: 0, resume: 0 };
+        let seen = 0;
+        while (k < r.phases.length && r.phases[k].activity === STEP_ACTIVITY[name] && (seen === 0 || name === 'wait-experiment')) {
+          for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += r.phases[k][key];
+          k++;
+          seen++;
+        }
+        if (seen) for (const key of Object.keys(sum) as (keyof typeof sum)[]) acc[key].push(sum[key]);
+      }
+    }
+    const phase = (k: Exclude<keyof (typeof phases)[number], 'activity'>) => fmt(median(phases.map((p) => p[k])), 0);
     const stepMs = (rs: { steps: { name: string; ms: number }[] }[], name: string) => rs.map((r) => r.steps.find((s) => s.name === name)?.ms ?? NaN);
     const rows = names.map((name) => {
       const d = median(stepMs(directRuns, name));
@@ -112,14 +137,16 @@ async function main(): Promise<void> {
     const worstStep = rows.reduce((a, b) => (b.overhead > a.overhead ? b : a));
 
     const table = [
-      '| step | direct call (ms) | workflow step (ms) | overhead (ms) | ratio |',
-      '|---|---|---|---|---|',
-      ...rows.map((r) => `| ${r.name} | ${fmt(r.d, 1)} | ${fmt(r.w, 0)} | ${fmt(r.overhead, 1)} | ${fmt(r.w / r.d, 1)}× |`),
-      `| **signal → deployment Available** | ${fmt(directAvailable, 1)} | ${fmt(orchAvailable, 0)} | ${fmt(orchAvailable - directAvailable, 1)} | ${fmt(orchAvailable / directAvailable, 1)}× |`,
-      `| **signal → deployment done (detectors replaced)** | ${fmt(directTotal, 1)} | ${fmt(orchDone, 0)} | ${fmt(orchDone - directTotal, 1)} | ${fmt(orchDone / directTotal, 1)}× |`,
+      '| step | direct call (ms) | workflow step (ms) | overhead (ms) | ratio | history: scheduling task / dispatch / execute / resume (ms) |',
+      '|---|---|---|---|---|---|',
+      ...rows.map((r) => {
+        const p = byStep.get(r.name);
+        const ph = p ? [p.scheduleTask, p.dispatch, p.execute, p.resume].map((xs) => fmt(median(xs))).join(' / ') : '-';
+        return `| ${r.name} | ${fmt(r.d, 1)} | ${fmt(r.w, 0)} | ${fmt(r.overhead, 1)} | ${fmt(r.w / r.d, 1)}× | ${ph} |`;
+      }),
+      `| **signal → deployment Available** | ${fmt(directAvailable, 1)} | ${fmt(orchAvailable, 0)} | ${fmt(orchAvailable - directAvailable, 1)} | ${fmt(orchAvailable / directAvailable, 1)}× | |`,
+      `| **signal → deployment done (detectors replaced)** | ${fmt(directTotal, 1)} | ${fmt(orchDone, 0)} | ${fmt(orchDone - directTotal, 1)} | ${fmt(orchDone / directTotal, 1)}× | |`,
     ];
-    const phases = orchestrated.flatMap((r) => r.phases);
-    const phase = (k: keyof (typeof phases)[number]) => fmt(median(phases.map((p) => p[k])), 0);
     const cpuLine = (mode: 'workflows' | 'direct') =>
       Object.keys(pids).map((k) => `${k} ${fmt((cpuTotals[mode][k] / wallTotals[mode]) * 100, 0)}%`).join(', ');
     const verdict = (ok: boolean) => (ok ? 'met' : 'missed');

@@ -73,6 +73,7 @@ export async function runOrchestrated(client: Client, taskQueue: string, pipelin
 
 /** Where an activity step's time goes, from the workflow's history (milliseconds per activity). */
 export interface ActivityPhases {
+  activity: string;
   /** Workflow task started → completed (the task whose commands schedule the activity). */
   scheduleTask: number;
   /** ActivityTaskScheduled → ActivityTaskStarted: the task reaching a worker. */
@@ -102,6 +103,7 @@ export async function activityPhases(client: Client, workflowId: string): Promis
     const completed = events[completedIdx];
     const next = events.slice(completedIdx).find((x) => x.e.workflowTaskStartedEventAttributes);
     out.push({
+      activity: scheduled.e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?',
       scheduleTask: taskCompleted.t - taskStarted.t,
       dispatch: started.t - scheduled.t,
       execute: completed.t - started.t,
