@@ -12,6 +12,7 @@ import { runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
 import {
   benchPipeline,
   cpuMeter,
+  emulatorStreamErrors,
   findPid,
   deadline,
   fmt,
@@ -132,6 +133,9 @@ async function main(): Promise<void> {
       `  its RSS after the warm-up (${fmt(d.peakMiB - idleDirectMiB)} MiB for the baseline process). Kernel high-water marks, start-up included`,
       `  (the worker bundles the workflow code with webpack when it starts): worker ${fmt(w.hwmMiB)} MiB, baseline ${fmt(d.hwmMiB)} MiB.`,
       `- CPU used, in cores on average over the runs (of ${m.cores}): workflows: ${sw.cpu}; direct: ${sd.cpu}.`,
+      ...(emulatorStreamErrors.length
+        ? [`- ${emulatorStreamErrors.length} checkpoint download(s) were dropped by the client and retried (the emulator's archive stream error, see bench/lib/harness.ts).`]
+        : []),
       `- By round (seconds): ${results.map((r) => `${r.mode} round ${r.round + 1} ${r.seconds.toFixed(1)}`).join(', ')}.`,
     ].join('\n');
     console.log(`\n${report}\n`);

@@ -79,6 +79,45 @@ export function writeSection(name: string, markdown: string): void {
   fs.writeFileSync(RESULTS, next);
 }
 
+// ---- crash safety -------------------------------------------------------------------------------
+
+const owned = new Set<number>();
+const ownedDirs = new Set<string>();
+/** Streams the emulators (in the benchmark process) failed to close cleanly; see the handler below. */
+export const emulatorStreamErrors: string[] = [];
+
+/** Child processes and temp dirs that must not outlive the benchmark, even if it crashes. */
+export function own(pid: number | undefined, dir?: string): void {
+  if (pid) owned.add(pid);
+  if (dir) ownedDirs.add(dir);
+}
+
+function killOwned(): void {
+  for (const pid of owned) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const dir of ownedDirs) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+process.on('exit', killOwned);
+process.on('uncaughtException', (err: Error & { code?: string }) => {
+  // The Determined emulator's checkpoint archive (emulators/determined/archive.ts) leaves a tar entry stream
+  // without an error listener: when a client drops the download (e.g. a retried publishModel under heavy load),
+  // ERR_STREAM_PREMATURE_CLOSE surfaces here. It only concerns that one download: note it and go on.
+  if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    emulatorStreamErrors.push(err.message);
+    console.error(`warning: an emulator stream was closed early (${err.message}); going on`);
+    return;
+  }
+  console.error(err);
+  killOwned();
+  process.exit(1);
+});
+
 // ---- numbers ------------------------------------------------------------------------------------
 
 export function median(xs: number[]): number {
@@ -112,7 +151,9 @@ export async function freePort(): Promise<number> {
 }
 
 export function tempDir(name: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `ct-bench-${name}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ct-bench-${name}-`));
+  own(undefined, dir);
+  return dir;
 }
 
 /** Exits the process if the benchmark runs longer than `ms` (children are killed by their cleanups or orphaned as SIGKILLed). */
@@ -161,6 +202,8 @@ export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
       uiPort: await freePort(),
       logFile: path.join(tmp, 'temporal.log'),
     });
+    own(findPid(path.join(dbDir, 'temporal.db')), tmp);
+    if (dbDir !== tmp) own(undefined, dbDir);
     cleanups.push(() => dev.stop());
     const stack = await startLocalStack({
       stateDir: path.join(tmp, 'stack'),
@@ -204,11 +247,14 @@ export function smallBatch(seq: number, files = 4): Record<string, string> {
 
 /** A TypeScript file run by node itself (tsx as a loader), so the pid is the process doing the work. */
 export function spawnTs(file: string, args: string[], env: NodeJS.ProcessEnv, ipc = false): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: projectRoot,
     env,
     stdio: ipc ? ['ignore', 'inherit', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
+  own(child.pid);
+  child.once('exit', () => owned.delete(child.pid!));
+  return child;
 }
 
 /** The worker's environment (README, Configuration) for the given systems and dev server. */
