@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     const report = [
       '## Throughput: one worker, many repositories',
       '',
-      `Command: \`npx tsx bench/throughput.ts ${repos} ${rounds}\`. ${machineLine(m, loadBefore, loadAfter)}`,
+      `Command: \`${process.env.CT_BENCH_DB_DIR ? `CT_BENCH_DB_DIR=${process.env.CT_BENCH_DB_DIR} ` : ''}npx tsx bench/throughput.ts ${repos} ${rounds}\`. ${machineLine(m, loadBefore, loadAfter)}`,
       '',
       `${repos} pipelines (distinct input and output repos, models and deployment names), each receiving one commit at the same moment,`,
       `${rounds} rounds (round 1 trains from scratch and creates the deployments; later rounds continue from the registered version and`,

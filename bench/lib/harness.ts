@@ -69,6 +69,12 @@ const RESULTS = path.join(__dirname, '..', 'RESULTS.md');
 /** Replaces this benchmark's section of RESULTS.md (between its markers), or appends it. */
 export function writeSection(name: string, markdown: string): void {
   if (process.env.CT_BENCH_WRITE === '0') return void console.log(`(CT_BENCH_WRITE=0: ${path.relative(process.cwd(), RESULTS)} left as it was)`);
+  const dbDir = process.env.CT_BENCH_DB_DIR;
+  if (dbDir) {
+    // The profiling variant gets its own section beside the canonical one.
+    name = `${name}-db-${dbDir.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;
+    markdown = markdown.replace(/^## (.*)$/m, `## $1 — profiling variant: the dev server's SQLite file on ${dbDir}`);
+  }
   const begin = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
   const block = `${begin}\n${markdown.trim()}\n${end}`;
