@@ -6,6 +6,7 @@
 // (workflow steps from the status query's steps[].durationMs) and the totals, medians over the runs.
 //
 //   npx tsx bench/orchestration.ts [runs=20] [warmup=2]      (writes its section of bench/RESULTS.md)
+import fs from 'node:fs';
 import { putFiles } from '../emulators/pachyderm';
 import { startDirectChild, type DirectRun } from './lib/direct';
 import { runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
       console.log(`${i < warmup ? 'warm-up' : 'run'} ${i + 1 - (i < warmup ? 0 : warmup)}: workflows ${o.doneMs} ms (Available at ${fmt(o.availableMs)} ms), direct ${fmt(d.totalMs)} ms`);
     }
 
+    if (process.env.CT_BENCH_DUMP) fs.writeFileSync(process.env.CT_BENCH_DUMP, JSON.stringify({ orchestrated, directRuns }, null, 1));
     // Per step: medians both ways.
     const names = directRuns[0].steps.map((s) => s.name);
     const phases = orchestrated.flatMap((r) => r.phases);
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
         if (seen) for (const key of Object.keys(sum) as (keyof typeof sum)[]) acc[key].push(sum[key]);
       }
     }
-    const phase = (k: Exclude<keyof (typeof phases)[number], 'activity'>) => fmt(median(phases.map((p) => p[k])), 0);
+    const phase = (k: Exclude<keyof (typeof phases)[number], 'activity' | 'sticky'>) => fmt(median(phases.map((p) => p[k])), 0);
     const stepMs = (rs: { steps: { name: string; ms: number }[] }[], name: string) => rs.map((r) => r.steps.find((s) => s.name === name)?.ms ?? NaN);
     const rows = names.map((name) => {
       const d = median(stepMs(directRuns, name));
@@ -179,7 +181,8 @@ async function main(): Promise<void> {
     `  side): workflows: ${cpuLine('workflows')}; direct: ${cpuLine('direct')}.`,
     `- Where a step's time goes (medians over the ${phases.length} activities of the measured runs, from the histories' event times):`,
     `  workflow task that schedules it ${phase('scheduleTask')} ms, activity task scheduled → started on the worker ${phase('dispatch')} ms,`,
-    `  started → completed (the call itself plus reporting) ${phase('execute')} ms, completed → next workflow task started ${phase('resume')} ms.`,
+    `  started → completed (the call itself plus reporting) ${phase('execute')} ms, completed → next workflow task started ${phase('resume')} ms`,
+    `  (${fmt((100 * phases.filter((p) => p.sticky).length) / phases.length)}% of those workflow tasks went to the worker's sticky queue).`,
     ].join('\n');
     console.log(`\n${report}\n`);
     writeSection('orchestration', report);

@@ -82,6 +82,8 @@ export interface ActivityPhases {
   execute: number;
   /** ActivityTaskCompleted → the next WorkflowTaskStarted: the result reaching the workflow. */
   resume: number;
+  /** Whether the workflow task carrying the result went to the worker's sticky queue. */
+  sticky: boolean;
 }
 
 export async function activityPhases(client: Client, workflowId: string): Promise<ActivityPhases[]> {
@@ -102,12 +104,14 @@ export async function activityPhases(client: Client, workflowId: string): Promis
     if (!started || completedIdx < 0 || !taskStarted || !taskCompleted) continue;
     const completed = events[completedIdx];
     const next = events.slice(completedIdx).find((x) => x.e.workflowTaskStartedEventAttributes);
+    const nextScheduled = events.slice(completedIdx).find((x) => x.e.workflowTaskScheduledEventAttributes);
     out.push({
       activity: scheduled.e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?',
       scheduleTask: taskCompleted.t - taskStarted.t,
       dispatch: started.t - scheduled.t,
       execute: completed.t - started.t,
       resume: next ? next.t - completed.t : NaN,
+      sticky: Number(nextScheduled?.e.workflowTaskScheduledEventAttributes?.taskQueue?.kind) === 2,
     });
   }
   return out;
