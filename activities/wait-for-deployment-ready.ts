@@ -5,7 +5,7 @@ import type { WaitDeploymentReadyInput } from '../common/types';
 import { ErrorType } from '../common/errors';
 import type { Clients } from './clients';
 import { durationMs } from './duration';
-import { failure } from './http/errors';
+import { failure, failureType } from './http/errors';
 import { readDeployment } from './get-deployed-model';
 import { previousHeartbeat } from './heartbeat';
 
@@ -25,7 +25,17 @@ export async function waitForDeploymentReady(clients: Clients, input: WaitDeploy
   const startedAt = resumed?.startedAt ?? Date.now();
 
   for (;;) {
-    const sdep = await readDeployment(clients, input.namespace, input.deploymentName);
+    let sdep: Awaited<ReturnType<typeof readDeployment>>;
+    try {
+      sdep = await readDeployment(clients, input.namespace, input.deploymentName);
+    } catch (err) {
+      // One poll answered 5xx/429 or timed out: that says nothing about the rollout, and failing the
+      // attempt would spend one of the waiter's three attempts. Poll again, still bounded by the timeout.
+      if (failureType(err) !== ErrorType.Unavailable || Date.now() - startedAt >= timeoutMs) throw err;
+      ctx.heartbeat({ deployment: where, startedAt, state: 'Unknown' } satisfies ReadyHeartbeat);
+      await ctx.sleep(Math.min(pollMs, Math.max(0, timeoutMs - (Date.now() - startedAt))));
+      continue;
+    }
     if (!sdep) throw failure(ErrorType.DeploymentFailed, `deployment ${where} does not exist`, true);
     const status = sdep.status ?? {};
     const generation = sdep.metadata.generation;
