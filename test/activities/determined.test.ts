@@ -273,7 +273,7 @@ test('waitForExperiment with returnWhenStateChangesFrom returns at each state ch
   const seen: string[] = [];
   let state: ExperimentProgress['state'] = 'UNSPECIFIED';
   while (!['COMPLETED', 'ERROR', 'CANCELED', 'DELETED'].includes(state)) {
-    const progress = await run(h.activities, 'waitForExperiment', { experimentId, pollInterval: '20ms', returnWhenStateChangesFrom: state });
+    const progress: ExperimentProgress = await run(h.activities, 'waitForExperiment', { experimentId, pollInterval: '20ms', returnWhenStateChangesFrom: state });
     expect(progress.state).not.toBe(state);
     state = progress.state;
     seen.push(state);
