@@ -38,13 +38,13 @@ export async function streamArchive(dir: string, files: string[], format: Archiv
   }
   const pack = tar.pack();
   const done = format === 'gzip' ? pipeline(pack, zlib.createGzip(), out) : pipeline(pack, out);
+  // Awaited below; a client that drops the download fails an entry first, and that error is the one thrown.
+  done.catch(() => undefined);
   for (const rel of files) {
     const full = path.join(dir, rel);
     const stat = fs.statSync(full);
-    await new Promise<void>((resolve, reject) => {
-      const entry = pack.entry({ name: rel, size: stat.size, mode: 0o644, mtime: stat.mtime }, (err) => (err ? reject(err) : resolve()));
-      fs.createReadStream(full).on('error', reject).pipe(entry);
-    });
+    // pipeline() listens for errors on both sides and destroys both: a dropped download never crashes the emulator.
+    await pipeline(fs.createReadStream(full), pack.entry({ name: rel, size: stat.size, mode: 0o644, mtime: stat.mtime }));
   }
   pack.finalize();
   await done;

@@ -309,6 +309,24 @@ describe('Determined emulator', () => {
     expect((await fetch(`${emu.url}/checkpoints/${checkpointUuid}`)).status).toBe(401);
   });
 
+  test('a client dropping a checkpoint download mid-stream leaves the emulator serving', async () => {
+    await start();
+    const token = await loginToken(emu.url);
+    const res = await fetch(`${emu.url}/__emulator/checkpoints`, { method: 'POST', body: JSON.stringify({ files: { 'big.bin': 32 * 1024 * 1024 } }) });
+    const { checkpointUuid } = (await res.json()) as { checkpointUuid: string };
+    for (const accept of ['application/x-tar', 'application/gzip']) {
+      const abort = new AbortController();
+      const download = await fetch(`${emu.url}/checkpoints/${checkpointUuid}`, { headers: { authorization: `Bearer ${token}`, accept }, signal: abort.signal });
+      const reader = download.body!.getReader();
+      await reader.read(); // the stream has started
+      abort.abort();
+      await reader.read().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await fetch(`${emu.url}/api/v1/checkpoints/${checkpointUuid}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(again.status).toBe(200);
+  });
+
   test('state survives a restart; an experiment running at the kill finishes after it', async () => {
     await start({ delays: { ...FAST, runningMs: 400 } });
     let api = await login(emu.url);
