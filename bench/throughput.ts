@@ -8,7 +8,7 @@
 //   npx tsx bench/throughput.ts [repos=50] [rounds=2]      (writes its section of bench/RESULTS.md)
 import { putFiles } from '../emulators/pachyderm';
 import { startDirectChild, type DirectRun } from './lib/direct';
-import { runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
+import { Cascade, runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
 import {
   benchPipeline,
   cpuMeter,
@@ -62,13 +62,16 @@ async function main(): Promise<void> {
     const orchPipelines = Array.from({ length: repos }, (_, i) => benchPipeline(env.stack, `tp-w${i}`));
     const directPipelines = Array.from({ length: repos }, (_, i) => benchPipeline(env.stack, `tp-d${i}`));
     const pachd = env.stack.pachd.url;
+    // The watcher's cascade for every pipeline (SubscribeCommit on its output branch → signalDeploy).
+    const warmW = benchPipeline(env.stack, 'tp-warm-w');
+    const cascades = new Map<string, Cascade>([...orchPipelines, warmW].map((p) => [p.name, new Cascade(pachd, env.client, taskQueue, p)]));
+    cleanups.push(async () => void (await Promise.all([...cascades.values()].map((c) => c.close()))));
     const commitAll = (ps: PipelineSpec[], round: number) =>
       Promise.all(ps.map((p) => putFiles(pachd, p.input.repo, p.input.branch, smallBatch(round))));
 
     // Warm-up, not counted: one pipeline each way (workflow code loaded, connections and git cache made).
-    const warmW = benchPipeline(env.stack, 'tp-warm-w');
     const warmD = benchPipeline(env.stack, 'tp-warm-d');
-    await runOrchestrated(env.client, taskQueue, warmW, await putFiles(pachd, warmW.input.repo, warmW.input.branch, smallBatch(0)));
+    await runOrchestrated(env.client, taskQueue, warmW, cascades.get(warmW.name)!, await putFiles(pachd, warmW.input.repo, warmW.input.branch, smallBatch(0)));
     await direct.run(warmD, await putFiles(pachd, warmD.input.repo, warmD.input.branch, smallBatch(0)));
 
     // RSS sampled every 50 ms from here on (after start-up and warm-up).
@@ -82,8 +85,12 @@ async function main(): Promise<void> {
       const commits = await commitAll(orchPipelines, round);
       const cpu = cpuMeter(pids);
       const t0 = Date.now();
-      const runs: OrchestratedRun[] = await Promise.all(orchPipelines.map((p, i) => runOrchestrated(env.client, taskQueue, p, commits[i], false, 600_000)));
-      results.push({ mode: 'workflows', round, seconds: (Date.now() - t0) / 1000, latenciesMs: runs.map((r) => r.doneMs), cpu: cpu() });
+      const runs: OrchestratedRun[] = await Promise.all(
+        orchPipelines.map((p, i) => runOrchestrated(env.client, taskQueue, p, cascades.get(p.name)!, commits[i], { timeoutMs: 600_000, pollMs: 1000 })),
+      );
+      // From the first signal to the last deployment's close, by the server's clock (the 1 s poll adds nothing).
+      const seconds = (Math.max(...runs.map((r) => r.startedAt + r.doneMs)) - t0) / 1000;
+      results.push({ mode: 'workflows', round, seconds, latenciesMs: runs.map((r) => r.doneMs), cpu: cpu() });
     };
     const runDirect = async (round: number) => {
       const commits = await commitAll(directPipelines, round);
@@ -119,8 +126,8 @@ async function main(): Promise<void> {
       '',
       `${repos} pipelines (distinct input and output repos, models and deployment names), each receiving one commit at the same moment,`,
       `${rounds} rounds (round 1 trains from scratch and creates the deployments; later rounds continue from the registered version and`,
-      `replace them). Each commit: signal-with-start (client/signals.ts) → training → cascade (signalDeploy as soon as the training returns)`,
-      `→ deployment Available → detectors. Simulated emulators with every delay 0; one worker (worker/main.ts, default worker options)`,
+      `replace them). Each commit: signal-with-start (client/signals.ts) → training → cascade (as the watcher does it:`,
+      `SubscribeCommit on the output branch → signalDeploy) → deployment Available → detectors. Simulated emulators with every delay 0; one worker (worker/main.ts, default worker options)`,
       `in a child process on this ${m.cores}-CPU machine, which it shares with the dev server, the emulators (in the benchmark process)`,
       `and the baseline. Baseline: the same pipelines run concurrently by a plain script calling the activity functions directly.`,
       '',

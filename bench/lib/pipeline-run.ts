@@ -1,19 +1,23 @@
 // One commit through the product, as the orchestration and throughput benchmarks drive it: signal-with-start
-// of the repository workflow (client/signals.ts), the training's result, then the cascade (signalDeploy,
-// what the watcher does when the output commit appears) and the deployment's result. Timings come
-// from the workflows' status queries and the server's close times.
+// of the repository workflow (client/signals.ts); the cascade as the watcher does it (SubscribeCommit on the
+// output branch → signalDeploy), so nothing reads the running workflows; then the deployment's close,
+// checked with a slow describe() poll. Timings come from the server's start/close times and, afterwards, the
+// workflows' status queries and histories. (A client long-polling result(), or describing a workflow every
+// 20 ms, delays each of its workflow tasks by 20-30 ms on the dev server: see RESULTS.md.)
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { signalDeploy, signalNewCommit } from '../../client/signals';
 import { deploymentWorkflowId, trainingWorkflowId } from '../../common/ids';
 import type { PipelineSpec } from '../../common/pipeline';
-import type { TrainingResult, TrainingStatus } from '../../workflows/training';
-import type { DeploymentResult, DeploymentStatus } from '../../workflows/deployment';
+import { PachdRestClient } from '../../emulators/pachyderm/client';
+import type { TrainingStatus } from '../../workflows/training';
+import type { DeploymentStatus } from '../../workflows/deployment';
 import type { StepTiming } from './direct';
 import { sleep } from './harness';
 
 export interface OrchestratedRun {
   commit: string;
+  /** Epoch ms just before the signal. */
+  startedAt: number;
   outputCommit: string;
   steps: StepTiming[];
   /** Milliseconds from just before the signal. */
@@ -25,30 +29,94 @@ export interface OrchestratedRun {
   phases: ActivityPhases[];
 }
 
-async function resultOf<R>(client: Client, workflowId: string, timeoutMs: number): Promise<R> {
-  const handle = client.workflow.getHandle(workflowId);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return (await handle.result()) as R;
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError) || Date.now() > deadline) throw err;
-      await sleep(5);
-    }
+/**
+ * The watcher's deployment half for one pipeline: follows SubscribeCommit (FINISHED) on the output branch
+ * and signals-with-start the deployer for every new commit (reconnecting while the repo does not exist yet).
+ */
+export class Cascade {
+  private readonly abort = new AbortController();
+  private readonly known = new Set<string>();
+  private readonly forwarded: string[] = [];
+  private readonly waiting: ((commit: string) => void)[] = [];
+  readonly done: Promise<void>;
+
+  constructor(pachdUrl: string, client: Client, taskQueue: string, pipeline: PipelineSpec) {
+    const pachd = new PachdRestClient(pachdUrl);
+    const repo = { name: pipeline.output.repo, type: 'user', project: { name: pipeline.output.project } };
+    this.done = (async () => {
+      while (!this.abort.signal.aborted) {
+        try {
+          const stream = pachd.stream<{ commit: { id: string } }>('pfs_v2.API/SubscribeCommit', { repo, branch: pipeline.output.branch, state: 'FINISHED' }, this.abort.signal);
+          for await (const info of stream) {
+            const id = info.commit.id;
+            if (this.known.has(id)) continue; // replayed after a reconnect
+            this.known.add(id);
+            await signalDeploy(client, taskQueue, pipeline, id, 'cascade');
+            const w = this.waiting.shift();
+            if (w) w(id);
+            else this.forwarded.push(id);
+          }
+        } catch {
+          // not created yet, or the stream broke: reconnect
+        }
+        if (!this.abort.signal.aborted) await sleep(20);
+      }
+    })();
+  }
+
+  /** The next output commit forwarded to the deployer. */
+  next(timeoutMs: number): Promise<string> {
+    const ready = this.forwarded.shift();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no output commit in time')), timeoutMs);
+      this.waiting.push((c) => (clearTimeout(timer), resolve(c)));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.done;
   }
 }
 
-export async function runOrchestrated(client: Client, taskQueue: string, pipeline: PipelineSpec, commit: string, withPhases = false, timeoutMs = 120_000): Promise<OrchestratedRun> {
+/** Waits until a workflow is closed, with a slow poll (the times reported come from the server). */
+async function closed(client: Client, workflowId: string, timeoutMs: number, pollMs: number): Promise<void> {
+  const handle = client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await sleep(pollMs);
+    const d = await handle.describe().catch((err: Error) => {
+      if (/not found/i.test(err.message)) return null;
+      throw err;
+    });
+    if (d && d.status.name !== 'RUNNING') {
+      if (d.status.name !== 'COMPLETED') throw new Error(`${workflowId} ended ${d.status.name}`);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`${workflowId} did not finish in time`);
+  }
+}
+
+export async function runOrchestrated(
+  client: Client,
+  taskQueue: string,
+  pipeline: PipelineSpec,
+  cascade: Cascade,
+  commit: string,
+  opts: { withPhases?: boolean; timeoutMs?: number; pollMs?: number } = {},
+): Promise<OrchestratedRun> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   const t0 = Date.now();
   await signalNewCommit(client, taskQueue, pipeline, commit);
   const trainingId = trainingWorkflowId(pipeline.modelName, commit);
-  const training = await resultOf<TrainingResult>(client, trainingId, timeoutMs);
-  if (training.status !== 'trained') throw new Error(`training ${trainingId} ${training.status}: ${training.reason}`);
-  await signalDeploy(client, taskQueue, pipeline, training.outputCommit, 'cascade');
-  const deployId = deploymentWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name, training.outputCommit);
-  const deployed = await resultOf<DeploymentResult>(client, deployId, timeoutMs);
-  if (deployed.status !== 'deployed') throw new Error(`deployment ${deployId} ${deployed.status}`);
-
+  const outputCommit = await cascade.next(timeoutMs).catch(async (err: Error) => {
+    const d = await client.workflow.getHandle(trainingId).describe().catch(() => null);
+    throw new Error(`${err.message}: training ${trainingId} is ${d?.status.name ?? 'unknown'}`);
+  });
+  const deployId = deploymentWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name, outputCommit);
+  await closed(client, deployId, timeoutMs, opts.pollMs ?? 250);
+  const withPhases = opts.withPhases ?? false;
   const trainingHandle = client.workflow.getHandle(trainingId);
   const deployHandle = client.workflow.getHandle(deployId);
   const [tDesc, dDesc, tStatus, dStatus] = await Promise.all([
@@ -61,7 +129,8 @@ export async function runOrchestrated(client: Client, taskQueue: string, pipelin
   const waitReady = dStatus.steps.find((s) => s.name === 'wait-ready');
   return {
     commit,
-    outputCommit: training.outputCommit,
+    outputCommit,
+    startedAt: t0,
     steps: [...tStatus.steps, ...dStatus.steps].map((s) => ({ name: s.name, ms: s.durationMs ?? NaN })),
     trainingClosedMs: since(tDesc.closeTime),
     deploymentStartedMs: since(dDesc.startTime),
