@@ -44,10 +44,16 @@ export class Cascade {
     const pachd = new PachdRestClient(pachdUrl);
     const repo = { name: pipeline.output.repo, type: 'user', project: { name: pipeline.output.project } };
     this.done = (async () => {
+      let delay = 20;
       while (!this.abort.signal.aborted) {
+        // One AbortController per connection, so reconnects do not pile listeners on the main signal.
+        const attempt = new AbortController();
+        const stop = () => attempt.abort();
+        this.abort.signal.addEventListener('abort', stop, { once: true });
         try {
-          const stream = pachd.stream<{ commit: { id: string } }>('pfs_v2.API/SubscribeCommit', { repo, branch: pipeline.output.branch, state: 'FINISHED' }, this.abort.signal);
+          const stream = pachd.stream<{ commit: { id: string } }>('pfs_v2.API/SubscribeCommit', { repo, branch: pipeline.output.branch, state: 'FINISHED' }, attempt.signal);
           for await (const info of stream) {
+            delay = 20;
             const id = info.commit.id;
             if (this.known.has(id)) continue; // replayed after a reconnect
             this.known.add(id);
@@ -57,9 +63,13 @@ export class Cascade {
             else this.forwarded.push(id);
           }
         } catch {
-          // not created yet, or the stream broke: reconnect
+          // not created yet, or the stream broke: reconnect (20 ms, doubling up to 200 ms)
+        } finally {
+          this.abort.signal.removeEventListener('abort', stop);
+          attempt.abort();
         }
-        if (!this.abort.signal.aborted) await sleep(20);
+        if (!this.abort.signal.aborted) await sleep(delay);
+        delay = Math.min(delay * 2, 200);
       }
     })();
   }
