@@ -32,6 +32,8 @@ import type { PipelineSpec } from '../common/pipeline';
 
 interface Round {
   mode: 'workflows' | 'direct';
+  /** Retried calls (direct only; the workflows' retries are in their histories). */
+  retries?: number;
   round: number;
   seconds: number;
   latenciesMs: number[];
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
       const cpu = cpuMeter(pids);
       const t0 = Date.now();
       const runs: DirectRun[] = await Promise.all(directPipelines.map((p, i) => direct.run(p, commits[i])));
-      results.push({ mode: 'direct', round, seconds: (Date.now() - t0) / 1000, latenciesMs: runs.map((r) => r.totalMs), cpu: cpu() });
+      results.push({ mode: 'direct', round, seconds: (Date.now() - t0) / 1000, latenciesMs: runs.map((r) => r.totalMs), cpu: cpu(), retries: runs.reduce((a, r) => a + r.retries, 0) });
     };
     for (let round = 0; round < rounds; round++) {
       for (const run of round % 2 === 0 ? [runWorkflows, runDirect] : [runDirect, runWorkflows]) {
@@ -143,6 +145,8 @@ async function main(): Promise<void> {
       ...(emulatorStreamErrors.length
         ? [`- ${emulatorStreamErrors.length} checkpoint download(s) were dropped by the client and retried (the emulator's archive stream error, see bench/lib/harness.ts).`]
         : []),
+      `- Baseline calls retried after a transient failure (e.g. ECONNRESET on a reused keep-alive socket; 1 s backoff, like the`,
+      `  workflows' retry policy): ${results.reduce((a, r) => a + (r.retries ?? 0), 0)}.`,
       `- By round (seconds): ${results.map((r) => `${r.mode} round ${r.round + 1} ${r.seconds.toFixed(1)}`).join(', ')}.`,
     ].join('\n');
     console.log(`\n${report}\n`);

@@ -2,6 +2,7 @@
 // (createActivities(connections)) called directly, in the workflows' order, with no Temporal at all.
 // Each call runs in a MockActivityEnvironment (the activities need an activity context for heartbeats
 // and sleeps). Run as a child process (`--child`): commands arrive over IPC, so its RSS is its own.
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ConnectionsConfig } from '../../activities';
@@ -20,6 +21,8 @@ export interface DirectRun {
   outputCommit: string;
   steps: StepTiming[];
   totalMs: number;
+  /** Calls repeated after a retryable failure (the workflows' retry policy would repeat them too). */
+  retries: number;
 }
 
 const TERMINAL: ExperimentState[] = ['COMPLETED', 'CANCELED', 'ERROR', 'DELETED'];
@@ -35,8 +38,19 @@ export async function runDirect(a: Activities, pipeline: PipelineSpec, commit: s
     steps.push({ name, ms: performance.now() - t });
     return result;
   };
-  const run = <P, R>(fn: (input: P) => Promise<R>, input: P): Promise<R> =>
-    new MockActivityEnvironment({}, { logger }).run(fn, input);
+  let retries = 0;
+  // Like the workflows' retry policy (initial interval 1 s), for transient failures such as a reset connection.
+  const run = async <P, R>(fn: (input: P) => Promise<R>, input: P): Promise<R> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new MockActivityEnvironment({}, { logger }).run(fn, input);
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure) || err.nonRetryable || attempt >= 5) throw err;
+        retries++;
+        await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1)));
+      }
+    }
+  };
 
   // trainingWorkflow
   const latest = await step('lookup-model', () => run(a.lookupModel, { modelName: pipeline.modelName, pipelineName: pipeline.name, inputRepo: pipeline.input }));
@@ -86,7 +100,7 @@ export async function runDirect(a: Activities, pipeline: PipelineSpec, commit: s
     if (!settings) continue;
     await step(`${kind}-detector`, () => run(a.replaceDetector, { kind, ...target, settings, modelInfo }));
   }
-  return { commit, outputCommit, steps, totalMs: performance.now() - started };
+  return { commit, outputCommit, steps, totalMs: performance.now() - started, retries };
 }
 
 // ---- child process ------------------------------------------------------------------------------
