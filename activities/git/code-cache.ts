@@ -15,7 +15,7 @@ import { GitCommandError, runGit, spawnGit } from './git';
 const SHA_RE = /^[0-9a-f]{40}$/;
 
 export class ExperimentCodeCache {
-  /** Serialises git commands on one bare repository within this worker (they share FETCH_HEAD). */
+  /** Serialises git commands on one bare repository within this worker (other workers are handled by git's locks). */
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(private readonly cacheDir: string) {}
@@ -26,17 +26,28 @@ export class ExperimentCodeCache {
     if (ref.startsWith('-') || !ref.trim()) throw gitSource(`invalid git ref ${JSON.stringify(ref)}`);
     const repoDir = path.join(this.cacheDir, 'git', hash(url, 16));
     return this.withLock(repoDir, async () => {
-      if (!fs.existsSync(path.join(repoDir, 'HEAD'))) {
-        await fsp.mkdir(repoDir, { recursive: true });
-        await runGit(['init', '--bare', '--quiet'], repoDir, signal);
-      }
+      await initBareRepo(repoDir, signal);
+      // Several worker processes may share this cache (one volume, or the default temp dir): each fetch
+      // lands in a ref of its own instead of the shared FETCH_HEAD, and git's own lock files (shallow,
+      // config) are waited out with a few short retries.
+      const fetchRef = `refs/ct-fetch/${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
       try {
-        await runGit(['fetch', '--quiet', '--depth', '1', '--no-tags', '--', url, ref], repoDir, signal);
-        const sha = (await runGit(['rev-parse', '--verify', 'FETCH_HEAD^{commit}'], repoDir, signal)).trim();
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await runGit(['fetch', '--quiet', '--depth', '1', '--no-tags', '--', url, `+${ref}:${fetchRef}`], repoDir, signal);
+            break;
+          } catch (err) {
+            if (attempt >= 8 || !isLockContention(err)) throw err;
+            await new Promise((r) => setTimeout(r, 50 + Math.random() * 200 * attempt));
+          }
+        }
+        const sha = (await runGit(['rev-parse', '--verify', `${fetchRef}^{commit}`], repoDir, signal)).trim();
         if (!SHA_RE.test(sha)) throw gitSource(`git fetch ${url} ${ref} resolved to ${JSON.stringify(sha)}`);
         return sha;
       } catch (err) {
         throw classifyGitError(err, `cannot fetch ref ${JSON.stringify(ref)} from ${source.gitUrl}`);
+      } finally {
+        await runGit(['update-ref', '-d', fetchRef], repoDir).catch(() => undefined);
       }
     });
   }
@@ -82,6 +93,26 @@ export class ExperimentCodeCache {
       if (this.locks.get(key) === run) this.locks.delete(key);
     }
   }
+}
+
+/** Creates the bare repository aside and renames it into place, so concurrent workers never see half of one. */
+async function initBareRepo(repoDir: string, signal?: AbortSignal): Promise<void> {
+  if (fs.existsSync(path.join(repoDir, 'HEAD'))) return;
+  await fsp.mkdir(path.dirname(repoDir), { recursive: true });
+  const tmp = `${repoDir}.init-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    await runGit(['init', '--bare', '--quiet', tmp], path.dirname(repoDir), signal);
+    await fsp.rename(tmp, repoDir).catch((err: NodeJS.ErrnoException) => {
+      if (!fs.existsSync(path.join(repoDir, 'HEAD'))) throw err; // otherwise another worker created it first
+    });
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** git refuses, rather than waits, when another process holds one of its lock files. */
+function isLockContention(err: unknown): boolean {
+  return err instanceof GitCommandError && /\.lock'?: File exists|could not lock|Unable to create '.*\.lock'/i.test(err.stderr);
 }
 
 /** Extracts a tree with `git archive`; symlinks and special files are skipped (they could point outside). */
