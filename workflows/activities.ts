@@ -28,13 +28,13 @@ export const streaming = proxyActivities<Activities>({
 
 /**
  * The long poll of a Determined experiment. It heartbeats every poll, so a worker crash is noticed
- * within the heartbeat timeout and the next attempt resumes from the heartbeat details; cancellation
- * waits for the activity to kill the experiment.
+ * within the heartbeat timeout (20 s, or two poll intervals when polls are rarer) and the next attempt
+ * resumes from the heartbeat details; cancellation waits for the activity to kill the experiment.
  */
 export function experimentWaiter(training: TrainingSettings) {
   return proxyActivities<Activities>({
     startToCloseTimeout: durationToMs(training.timeout),
-    heartbeatTimeout: '1m',
+    heartbeatTimeout: Math.max(20_000, 2 * durationToMs(training.pollInterval) + 5_000),
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry,
   }).waitForExperiment;
