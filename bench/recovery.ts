@@ -15,7 +15,7 @@ import { trainingWorkflowId } from '../common/ids';
 import type { TrainingResult } from '../workflows/training';
 import { benchPipeline, deadline, fmt, loadAverage, machine, machineLine, sleep, smallBatch, startBenchEnv, startWorkerChild, workerEnv, writeSection, type WorkerChild } from './lib/harness';
 
-const HEARTBEAT_TIMEOUT_MS = 60_000; // workflows/activities.ts, experimentWaiter
+const HEARTBEAT_TIMEOUT_MS = 20_000; // workflows/activities.ts, experimentWaiter (pollInterval 1s)
 const TARGET_MS = HEARTBEAT_TIMEOUT_MS + 2_000;
 
 interface Poll {
