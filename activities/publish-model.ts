@@ -17,7 +17,7 @@ import { repoOf } from './pachyderm/types';
 import { searcherOf } from './experiment-config';
 
 /** Size of the raw bytes in one addFile message (base64 makes the line 4/3 of it). */
-const CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 64 * 1024;
 /** How far back on the output branch a previous attempt's commit is looked for. */
 const SEARCH_DEPTH = 20;
 

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       ...rows,
       '',
       'Durations depend on the machine (and on the emulators sharing it); compare the memory columns.',
-      'The publish path holds about one 1 MiB chunk (plus its base64 NDJSON line) per stage of the pipeline;',
+      'The publish path holds about one 64 KiB chunk (plus its base64 NDJSON line) per stage of the pipeline;',
       'the rest of the growth over the raw copy is garbage V8 collects lazily when the heap is not capped.',
       'With the heap capped at 64 MiB the same publication completes, so memory does not grow with the checkpoint.',
       '',
