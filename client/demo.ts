@@ -141,7 +141,10 @@ async function main(): Promise<void> {
 
     say('');
     say(`Done. Runs in the Temporal UI: ${dev.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`CtPipeline="${pipeline.name}"`)}`);
-    say(`Predict yourself: curl -s -X POST ${stack.seldon.url}/seldon/${pipeline.deployment.namespace}/${pipeline.deployment.name}/api/v1.0/predictions -H 'content-type: application/json' -d '{"data":{"ndarray":[[...256 pixels...]]}}'`);
+    say(
+      `Predict yourself: .venv/bin/python experiments/shapes/make_dataset.py --probe square | curl -s -X POST ` +
+        `${stack.seldon.url}/seldon/${pipeline.deployment.namespace}/${pipeline.deployment.name}/api/v1.0/predictions -H 'content-type: application/json' -d @-`,
+    );
     if (!args.exit) {
       say(dim('Everything keeps running; Ctrl-C stops it all.'));
       await interrupted;
