@@ -8,6 +8,9 @@ import { EffectsReader, expectExactlyOnce } from './helpers/effects';
 import { FULL, commitData, expediteAbandoned, startTestbed, uniquePipeline, waitForPipeline, type Testbed } from './helpers/testbed';
 import { spawnWorker, type WorkerProcess } from './helpers/worker-process';
 import type { PipelineSpec } from '../../common/pipeline';
+import { deploymentWorkflowId, trainingWorkflowId } from '../../common/ids';
+import type { TrainingResult } from '../../workflows/training';
+import type { DeploymentResult } from '../../workflows/deployment';
 import type { FaultConfig } from '../../emulators/common/faults';
 
 let tb: Testbed;
@@ -53,8 +56,46 @@ async function runAll(pipelines: PipelineSpec[], commits: string[]): Promise<voi
   }
 }
 
-// Fails at present (a cascade is lost under faults: the deployment of one output commit out of 20 never
-// starts, see the report of issue 8), so it runs only on demand until that is fixed.
+/** A workflow's result, or null when it has not closed (or not started) by `deadline`. */
+async function resultBy<T>(workflowId: string, deadline: number): Promise<T | null> {
+  const handle = tb.client.workflow.getHandle(workflowId);
+  for (;;) {
+    try {
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') return (await handle.result()) as T;
+    } catch (err) {
+      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+    }
+    if (Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * One pipeline's outcome by stage. Unlike waitForPipeline (one deadline for both stages, so a training
+ * that ends after it is reported as a deployment that never started), the deployment gets its own
+ * budget from the training's end, and a late pipeline says which stage is late.
+ */
+async function outcomeOf(p: PipelineSpec, commit: string, trainingMs: number, deploymentMs: number): Promise<string> {
+  const start = Date.now();
+  const training = await resultBy<TrainingResult>(trainingWorkflowId(p.modelName, commit), start + trainingMs);
+  if (!training) return `${p.name}: training still running after ${trainingMs / 1000} s`;
+  if (training.status !== 'trained') return `${p.name}: ${training.status}/-`;
+  const deployment = await resultBy<DeploymentResult>(
+    deploymentWorkflowId(p.deployment.namespace, p.deployment.name, training.outputCommit),
+    Date.now() + deploymentMs,
+  );
+  if (!deployment) return `${p.name}: trained, deployment not closed ${deploymentMs / 1000} s later`;
+  return `${p.name}: trained/${deployment.status}`;
+}
+
+// Too slow to run by default. No cascade is lost under these faults (as issue 8's report thought): the
+// pipeline reported with "deployment never started" was the first one whose training ended after
+// waitForPipeline's single 300 s deadline (its output commit finished at 320-328 s, the deployer
+// started its deployment ~0.1 s later), and at that moment about half of the 20 trainings were still
+// running, their activities at attempt 10-12: each attempt needs all of its 4-7 requests to pass a
+// ~31% fault rate, and retries back off from 1 s to 1 min. With a 600 s training budget, 14 of 20
+// pipelines trained and deployed and 6 trainings were still running. Each pipeline is reported by stage.
 const faultsTest = FULL || process.env.CT_RELIABILITY_FAULTS === '1' ? test : test.skip;
 faultsTest('all three emulators at ~30% 503/429 with latency and dropped connections: 20 pipelines complete, exactly once', async () => {
   const taskQueue = 'faults';
@@ -78,8 +119,8 @@ faultsTest('all three emulators at ~30% 503/429 with latency and dropped connect
   try {
     const workers = await Promise.all([0, 1].map(() => spawnWorker({ temporalAddress: tb.env.address, taskQueue, connections: tb.stack.connections })));
     tb.watch(pipelines, taskQueue);
-    const runs = await Promise.all(pipelines.map((p, i) => waitForPipeline(tb.client, p, commits[i], 300_000)));
-    expect(runs.map((r) => `${r.training.status}/${r.deployment?.status}`)).toEqual(pipelines.map(() => 'trained/deployed'));
+    const outcomes = await Promise.all(pipelines.map((p, i) => outcomeOf(p, commits[i], 600_000, 180_000)));
+    expect(outcomes).toEqual(pipelines.map((p) => `${p.name}: trained/deployed`));
     await Promise.all(workers.map((w) => w.kill()));
   } finally {
     for (const url of [tb.stack.pachd.url, tb.stack.determined.url, tb.stack.seldon.url]) await setFaults(url, null);
@@ -93,7 +134,7 @@ faultsTest('all three emulators at ~30% 503/429 with latency and dropped connect
       throw new Error(`${p.name}: ${(err as Error).message}`);
     }
   }
-}, 360_000);
+}, 900_000);
 
 test('three worker processes on one task queue, one SIGKILLed at random moments: 30 pipelines complete, exactly once', async () => {
   const taskQueue = 'several-workers';
