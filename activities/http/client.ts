@@ -89,6 +89,7 @@ export class HttpClient {
     const replayable = !(opts.body instanceof Readable);
     let resent = false;
     let reauthenticated = false;
+    let refused = 0;
     for (;;) {
       let res: AxiosResponse;
       try {
@@ -122,11 +123,38 @@ export class HttpClient {
         await this.auth.refresh(); // expired or revoked token: log in again, once
         continue;
       }
+      // 429 and 503 say the server did not act on the request: sending it again at once is safe even for a
+      // POST, and cheaper than failing the whole activity attempt (which may have made several calls).
+      if ((res.status === 429 || res.status === 503) && replayable && refused < REFUSED_RETRIES) {
+        refused++;
+        await pause(retryDelayMs(res.headers['retry-after'], refused), signal);
+        continue;
+      }
       const { type, retryable } = classifyStatus(res.status);
       const message = serverMessage(parseMaybeJson(body)) || res.statusText || 'no message';
       throw failure(type, `${what}: HTTP ${res.status}: ${message}`, !retryable, { status: res.status, what });
     }
   }
+}
+
+const REFUSED_RETRIES = 2;
+
+/** Retry-After in seconds when the server gives one (capped at 2 s), else a short growing delay. */
+function retryDelayMs(retryAfter: unknown, attempt: number): number {
+  const seconds = Number(retryAfter);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 2000);
+  return 200 * attempt;
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(toFailure(signal.reason, 'pause', signal));
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(toFailure(signal.reason, 'pause', signal));
+    }, { once: true });
+  });
 }
 
 const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE']);

@@ -204,8 +204,18 @@ describe('training round trip', () => {
     expect(fs.readdirSync(path.join(h.tmp, 'other-worker-cache', 'code'))[0]).toContain(code.sha);
   });
 
+  test('a refused request (429/503) is sent again by the client itself, within the same attempt, once for the effect', async () => {
+    h.determined!.faults.set({ rules: [{ route: '^POST /api/v1/experiments$', errorRate: 1, status: 429, times: 2 }] });
+    const input = submitInput({ workflowId: 'ct-train-429', commit: '6'.repeat(32) });
+    const res = await run(h.activities, 'submitExperiment', input);
+    expect(res.created).toBe(true);
+    expect(await run(h.activities, 'submitExperiment', input)).toEqual({ experimentId: res.experimentId, created: false });
+    h.determined!.faults.clear();
+  });
+
   test('a retry after an injected 503 creates exactly one experiment', async () => {
-    h.determined!.faults.set({ rules: [{ route: '^POST /api/v1/experiments$', errorRate: 1, status: 503, times: 1 }] });
+    // Three refusals: more than the client's own two re-sends, so the activity attempt fails and is retried.
+    h.determined!.faults.set({ rules: [{ route: '^POST /api/v1/experiments$', errorRate: 1, status: 503, times: 3 }] });
     const input = submitInput({ workflowId: 'ct-train-503', commit: 'd'.repeat(32) });
     await expectFailure(run(h.activities, 'submitExperiment', input), 'Unavailable', { nonRetryable: false, message: /503/ });
     const res = await run(h.activities, 'submitExperiment', input);

@@ -89,7 +89,7 @@ describe('diffCommit', () => {
 
   test('an injected 503 is retryable, and the retry answers the same', async () => {
     const expected = await run(h.activities, 'diffCommit', { repo: data, commit: second });
-    h.pachd!.faults.set({ rules: [{ route: 'DiffFile', errorRate: 1, status: 503, times: 1 }] });
+    h.pachd!.faults.set({ rules: [{ route: 'DiffFile', errorRate: 1, status: 503, times: 3 }] });
     await expectFailure(run(h.activities, 'diffCommit', { repo: data, commit: second }), 'Unavailable', { nonRetryable: false, message: /DiffFile.*503/ });
     expect(await run(h.activities, 'diffCommit', { repo: data, commit: second })).toEqual(expected);
   });
@@ -175,7 +175,7 @@ describe('publishModel and readModelInfo', () => {
 
   test('a 503 on FinishCommit is retryable and the retry leaves exactly one commit', async () => {
     const version = await registeredVersion({ 'weights.bin': 2000 }, 3);
-    h.pachd!.faults.set({ rules: [{ route: 'FinishCommit', errorRate: 1, status: 503, times: 1 }] });
+    h.pachd!.faults.set({ rules: [{ route: 'FinishCommit', errorRate: 1, status: 503, times: 3 }] });
     await expectFailure(run(h.activities, 'publishModel', publishInput(version)), 'Unavailable', { nonRetryable: false, message: /FinishCommit/ });
     const published = await run(h.activities, 'publishModel', publishInput(version));
     expect(published.created).toBe(true);

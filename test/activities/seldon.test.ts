@@ -112,7 +112,7 @@ describe('deployModel', () => {
   });
 
   test('a retry after an injected 503 applies the deployment once', async () => {
-    h.seldon!.faults.set({ rules: [{ route: '^POST .*/seldondeployments$', errorRate: 1, status: 503, times: 1 }] });
+    h.seldon!.faults.set({ rules: [{ route: '^POST .*/seldondeployments$', errorRate: 1, status: 503, times: 3 }] });
     const input = { deployment: settings('dogcat-503'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o' };
     await expectFailure(run(h.activities, 'deployModel', input), 'Unavailable', { nonRetryable: false, message: /503/ });
     expect(await run(h.activities, 'deployModel', input)).toMatchObject({ changed: true, previous: null });
