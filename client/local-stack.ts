@@ -32,6 +32,8 @@ export interface LocalStackOptions {
   determinedDelays?: { queuedMs?: number; pullingMs?: number; startingMs?: number; runningMs?: number };
   /** How long a simulated Seldon rollout takes to become Available. */
   seldonAvailableDelayMs?: number;
+  /** Turn pachd's auth on: every call then needs the stack's token (`connections.pachyderm.token`). */
+  pachdAuth?: boolean;
 }
 
 export interface LocalStack {
@@ -56,7 +58,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const password = demoPassword(opts.stateDir);
   const started: { close(): Promise<void> }[] = [];
   try {
-    const pachd = await startPachydermEmulator({ stateDir: path.join(opts.stateDir, 'pachd'), port: opts.ports?.pachd, log: opts.log });
+    const pachdToken = opts.pachdAuth ? `pach-${password}` : undefined;
+    const pachd = await startPachydermEmulator({
+      stateDir: path.join(opts.stateDir, 'pachd'),
+      port: opts.ports?.pachd,
+      log: opts.log,
+      authToken: pachdToken,
+    });
     started.push(pachd);
     const determined = await startDeterminedEmulator({
       stateDir: path.join(opts.stateDir, 'determined'),
@@ -89,7 +97,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     started.push(seldon);
     const pachdUrl = new URL(pachd.url);
     const connections: ConnectionsConfig = {
-      pachyderm: { url: pachd.url, experimentHost: pachd.url, experimentPort: Number(pachdUrl.port) },
+      pachyderm: { url: pachd.url, token: pachdToken, experimentHost: pachd.url, experimentPort: Number(pachdUrl.port) },
       determined: { url: determined.url, user: 'determined', password },
       seldon: { url: seldon.url, oidcIssuer: seldon.oidcServer, clientId: 'sd-api', clientSecret: password },
       timeoutMs: 30_000,

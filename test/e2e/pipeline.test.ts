@@ -31,7 +31,7 @@ const watcherLog: string[] = [];
 
 beforeAll(async () => {
   env = await createLocalEnv();
-  stack = await startLocalStack({ stateDir });
+  stack = await startLocalStack({ stateDir, pachdAuth: true });
   pipeline = demoPipeline(stack.experimentRepo);
   worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, connections: stack.connections });
   workerDone = worker.run();
@@ -39,7 +39,7 @@ beforeAll(async () => {
     client: env.client,
     taskQueue,
     pipelines: [pipeline],
-    pachd: { url: stack.pachd.url },
+    pachd: { url: stack.pachd.url, token: stack.connections.pachyderm.token },
     signal: abort.signal,
     retryDelayMs: 200,
     log: (event, fields) => watcherLog.push(`${event} ${JSON.stringify(fields)}`),
@@ -77,7 +77,8 @@ async function waitForDeployment(outputCount: number): Promise<void> {
 }
 
 test('commit → train from scratch → register → publish → deploy → detectors → predictions; then a delta → continued → version 2', async () => {
-  const first = await putFiles(stack.pachd.url, pipeline.input.repo, pipeline.input.branch, demoBatch(1), { description: 'batch 1' });
+  const pachd = { url: stack.pachd.url, authToken: stack.connections.pachyderm.token };
+  const first = await putFiles(pachd, pipeline.input.repo, pipeline.input.branch, demoBatch(1), { description: 'batch 1' });
   await waitForDeployment(1);
   const triangle = demoProbe('triangle');
   const v1 = await predict(stack.seldon.url, pipeline.deployment.namespace, pipeline.deployment.name, triangle);
@@ -87,7 +88,7 @@ test('commit → train from scratch → register → publish → deploy → dete
   const training1 = await env.client.workflow.getHandle(trainingWorkflowId(pipeline.modelName, first)).result();
   expect(training1.status).toBe('trained');
 
-  const second = await putFiles(stack.pachd.url, pipeline.input.repo, pipeline.input.branch, demoBatch(2), { description: 'batch 2' });
+  const second = await putFiles(pachd, pipeline.input.repo, pipeline.input.branch, demoBatch(2), { description: 'batch 2' });
   await waitForDeployment(2);
   const training2 = await env.client.workflow.getHandle(trainingWorkflowId(pipeline.modelName, second)).result();
   expect(training2).toMatchObject({ status: 'trained', baseCommit: first });
@@ -100,3 +101,17 @@ test('commit → train from scratch → register → publish → deploy → dete
   expect(v2.label).toBe('triangle');
   expect(v2.probabilities.triangle).toBeGreaterThan(v1.probabilities.triangle);
 }, 400_000);
+
+test('no token or password of the three systems appears in any workflow history', async () => {
+  const secrets = [stack.connections.pachyderm.token, stack.connections.determined.password, stack.connections.seldon.clientSecret];
+  expect(secrets.every((s) => typeof s === 'string' && s.length >= 8)).toBe(true);
+  let histories = 0;
+  for await (const wf of env.client.workflow.list()) {
+    const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    const text = JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+    expect(text).toContain(pipeline.deployment.name); // the payloads were decoded: a secret would show
+    for (const secret of secrets) expect(text.includes(secret!)).toBe(false);
+    histories++;
+  }
+  expect(histories).toBeGreaterThanOrEqual(6); // repository, deployer, 2 trainings, 2 deployments
+});
