@@ -84,6 +84,9 @@ async function followForever(follow: Follow, opts: WatcherOptions): Promise<void
       await followOnce(follow, opts, () => (delay = base));
     } catch (err) {
       if (opts.signal.aborted) break;
+      // An output repo appears with a pipeline's first model: until then, check at the base pace rather than
+      // backing off, so the first cascade is not held up.
+      if (/not found/i.test((err as Error).message)) delay = base;
       opts.log('watch.error', { what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
     }
     if (opts.signal.aborted) break;
