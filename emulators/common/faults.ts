@@ -29,7 +29,7 @@ export type FaultDecision =
   | { kind: 'hang'; latencyMs: number };
 
 /** mulberry32: tiny, fast, good enough to make fault sequences repeatable. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
