@@ -88,10 +88,11 @@ interface ChildArgs {
 }
 
 function runChild(mode: ChildResult['mode'], args: ChildArgs, heapCapMiB?: number): Promise<ChildResult> {
-  const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
+  // Compiled (node build/bench/publish-checkpoint.js) the children run on plain node, as a production worker would.
+  const runner = __filename.endsWith('.js') ? process.execPath : path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
   const env = heapCapMiB ? { ...process.env, NODE_OPTIONS: `--max-old-space-size=${heapCapMiB}` } : process.env;
   return new Promise((resolve, reject) => {
-    const proc = spawn(tsx, [__filename, '--child', mode, JSON.stringify({ ...args, heapCapMiB })], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    const proc = spawn(runner, [__filename, '--child', mode, JSON.stringify({ ...args, heapCapMiB })], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     proc.on('error', reject);
