@@ -31,10 +31,20 @@ export function emptyQueue(): CommitQueueState {
 /** Queues a commit unless it was already accepted; returns whether it was new. */
 export function accept(state: CommitQueueState, commit: string): boolean {
   if (state.accepted.includes(commit)) return false;
-  state.accepted.push(commit);
-  if (state.accepted.length > ACCEPTED_WINDOW) state.accepted.splice(0, state.accepted.length - ACCEPTED_WINDOW);
+  remember(state, commit);
   state.pending.push(commit);
   return true;
+}
+
+/** Records a commit in the bounded window of accepted ones (once). */
+export function remember(state: CommitQueueState, commit: string): void {
+  if (!state.accepted.includes(commit)) state.accepted.push(commit);
+  if (state.accepted.length > ACCEPTED_WINDOW) state.accepted.splice(0, state.accepted.length - ACCEPTED_WINDOW);
+}
+
+/** Signals carry commit ids from outside: anything else is ignored. */
+export function isCommitId(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(value);
 }
 
 /** Takes the next batch: every pending commit when coalescing, else the oldest one. */

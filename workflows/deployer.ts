@@ -17,7 +17,7 @@ import {
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
 import { deploymentWorkflowId } from '../common/ids';
 import { CtDeploymentName, CtRepo } from '../common/search-attributes';
-import { describeRootCause, emptyQueue, record, type CommitQueueState } from './commit-queue';
+import { describeRootCause, emptyQueue, isCommitId, record, remember, type CommitQueueState } from './commit-queue';
 import { deploymentWorkflow } from './deployment';
 
 export interface DeployRequest {
@@ -51,12 +51,11 @@ export async function deployerWorkflow(input: DeployerInput): Promise<never> {
   // Unlike training, a manual request may deploy a commit again (a roll back to an older version),
   // so only a commit already waiting is deduplicated.
   setHandler(deployRequestSignal, ({ outputCommit, reason }) => {
-    if (typeof outputCommit !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(outputCommit)) return;
+    if (!isCommitId(outputCommit)) return;
     if (reason === 'cascade' && state.accepted.includes(outputCommit)) return;
     if (state.pending.includes(outputCommit)) return;
     state.pending.push(outputCommit);
-    if (!state.accepted.includes(outputCommit)) state.accepted.push(outputCommit);
-    if (state.accepted.length > 1000) state.accepted.splice(0, state.accepted.length - 1000);
+    remember(state, outputCommit);
     reasons[outputCommit] = reason === 'manual' ? 'manual' : 'cascade';
   });
   setHandler(deployerStatusQuery, () => ({ ...state, running }));

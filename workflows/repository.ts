@@ -17,7 +17,7 @@ import {
 import type { PipelineSpec } from '../common/pipeline';
 import { trainingWorkflowId } from '../common/ids';
 import { CtModelName, CtPipeline, CtRepo } from '../common/search-attributes';
-import { accept, describeRootCause, emptyQueue, record, takeBatch, type CommitQueueState } from './commit-queue';
+import { accept, describeRootCause, emptyQueue, isCommitId, record, takeBatch, type CommitQueueState } from './commit-queue';
 import { trainingWorkflow, type TrainingResult } from './training';
 
 export interface NewCommit {
@@ -50,8 +50,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   let running: RepositoryStatus['running'] = null;
 
   setHandler(newCommitSignal, ({ commit }) => {
-    if (typeof commit !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(commit)) return; // not a commit id
-    accept(state, commit);
+    if (isCommitId(commit)) accept(state, commit);
   });
   setHandler(pauseSignal, () => void (state.paused = true));
   setHandler(resumeSignal, () => void (state.paused = false));

@@ -1,49 +1,25 @@
 // Tests of the long-lived repository workflow (signals, child trainings, continue-as-new) on the real dev
 // server: the time-skipping server is unreliable with child workflows (sdk-typescript#1101), and these
 // tests skip no time anyway. The activities are the in-memory ones (test/helpers/fake-activities).
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createLocalEnv } from '../helpers/temporal';
-import { createFakeActivities, createFakeWorld, type FakeWorld } from '../helpers/fake-activities';
+import { createFakeWorld } from '../helpers/fake-activities';
+import { useFakeWorkerEnv } from '../helpers/fake-worker';
 import { testPipeline } from '../helpers/pipeline';
 import { repositoryWorkflow, newCommitSignal, repositoryStatusQuery, pauseSignal, resumeSignal } from '../../workflows';
 import { repositoryWorkflowId } from '../../common/ids';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-let n = 0;
-
-beforeAll(async () => {
-  env = await createLocalEnv();
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
-
-async function withWorker<T>(world: FakeWorld, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `wf-test-${++n}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: bundle,
-    activities: createFakeActivities(world),
-    // Cancellation reaches an activity with its next heartbeat: don't let throttling delay it.
-    maxHeartbeatThrottleInterval: '200ms',
-  });
-  return worker.runUntil(fn(taskQueue));
-}
+const t = useFakeWorkerEnv(createLocalEnv);
+const withWorker = t.withWorker.bind(t);
 
 test('cancelling the repository workflow cancels the running training and kills its experiment', async () => {
   const world = createFakeWorld();
   world.holdExperiments = true;
   const pipeline = testPipeline();
   await withWorker(world, async (taskQueue) => {
-    const handle = await env.client.workflow.signalWithStart(repositoryWorkflow, {
+    const handle = await t.env.client.workflow.signalWithStart(repositoryWorkflow, {
       taskQueue,
-      workflowId: `${repositoryWorkflowId(pipeline.input)}-cancel-${n}`,
+      workflowId: `${repositoryWorkflowId(pipeline.input)}-cancel-${t.n}`,
       args: [{ pipeline }],
       signal: newCommitSignal,
       signalArgs: [{ commit: 'c1' }],
@@ -65,9 +41,9 @@ test('a burst of 20 commits during one training: all accounted for, in order, on
   const pipeline = testPipeline({ training: { mode: 'per-commit', pollInterval: '1s', timeout: '1h' } });
   const commits = Array.from({ length: 21 }, (_, i) => `c${String(i).padStart(2, '0')}`);
   await withWorker(world, async (taskQueue) => {
-    const handle = await env.client.workflow.signalWithStart(repositoryWorkflow, {
+    const handle = await t.env.client.workflow.signalWithStart(repositoryWorkflow, {
       taskQueue,
-      workflowId: `${repositoryWorkflowId(pipeline.input)}-burst-${n}`,
+      workflowId: `${repositoryWorkflowId(pipeline.input)}-burst-${t.n}`,
       args: [{ pipeline }],
       signal: newCommitSignal,
       signalArgs: [{ commit: commits[0] }],
@@ -93,9 +69,9 @@ test('coalescing: commits that arrive during a training are trained together nex
   world.holdExperiments = true;
   const pipeline = testPipeline();
   await withWorker(world, async (taskQueue) => {
-    const handle = await env.client.workflow.signalWithStart(repositoryWorkflow, {
+    const handle = await t.env.client.workflow.signalWithStart(repositoryWorkflow, {
       taskQueue,
-      workflowId: `${repositoryWorkflowId(pipeline.input)}-coalesce-${n}`,
+      workflowId: `${repositoryWorkflowId(pipeline.input)}-coalesce-${t.n}`,
       args: [{ pipeline }],
       signal: newCommitSignal,
       signalArgs: [{ commit: 'c1' }],
@@ -119,9 +95,9 @@ test('pause holds new commits in the queue; resume trains them', async () => {
   const world = createFakeWorld();
   const pipeline = testPipeline();
   await withWorker(world, async (taskQueue) => {
-    const handle = await env.client.workflow.signalWithStart(repositoryWorkflow, {
+    const handle = await t.env.client.workflow.signalWithStart(repositoryWorkflow, {
       taskQueue,
-      workflowId: `${repositoryWorkflowId(pipeline.input)}-pause-${n}`,
+      workflowId: `${repositoryWorkflowId(pipeline.input)}-pause-${t.n}`,
       args: [{ pipeline }],
       signal: pauseSignal,
       signalArgs: [],
@@ -142,8 +118,8 @@ test('the repository workflow continues as new before its history grows large, k
   const world = createFakeWorld();
   const pipeline = testPipeline({ training: { mode: 'per-commit', pollInterval: '1s', timeout: '1h' } });
   await withWorker(world, async (taskQueue) => {
-    const workflowId = `${repositoryWorkflowId(pipeline.input)}-can-${n}`;
-    const handle = await env.client.workflow.signalWithStart(repositoryWorkflow, {
+    const workflowId = `${repositoryWorkflowId(pipeline.input)}-can-${t.n}`;
+    const handle = await t.env.client.workflow.signalWithStart(repositoryWorkflow, {
       taskQueue,
       workflowId,
       args: [{ pipeline, maxHistoryEvents: 40 }],
@@ -152,10 +128,10 @@ test('the repository workflow continues as new before its history grows large, k
     });
     const firstRun = (await handle.describe()).runId;
     for (let i = 1; i < 6; i++) {
-      await env.client.workflow.getHandle(workflowId).signal(newCommitSignal, { commit: `k${i}` });
-      await waitFor(async () => (await env.client.workflow.getHandle(workflowId).query(repositoryStatusQuery)).processed === i + 1);
+      await t.env.client.workflow.getHandle(workflowId).signal(newCommitSignal, { commit: `k${i}` });
+      await waitFor(async () => (await t.env.client.workflow.getHandle(workflowId).query(repositoryStatusQuery)).processed === i + 1);
     }
-    const latest = env.client.workflow.getHandle(workflowId);
+    const latest = t.env.client.workflow.getHandle(workflowId);
     expect((await latest.describe()).runId).not.toBe(firstRun);
     // A commit seen before the hand-over is still recognised after it.
     await latest.signal(newCommitSignal, { commit: 'k0' });

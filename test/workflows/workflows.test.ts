@@ -1,45 +1,21 @@
 // Workflow tests on the real time-skipping test server, with in-memory activities (test/helpers/fake-activities).
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { createFakeActivities, createFakeWorld, type FakeWorld } from '../helpers/fake-activities';
+import { createFakeWorld } from '../helpers/fake-activities';
+import { useFakeWorkerEnv } from '../helpers/fake-worker';
 import { testPipeline } from '../helpers/pipeline';
 import { trainingWorkflow, deploymentWorkflow, trainingStatusQuery } from '../../workflows';
 import { ErrorType } from '../../common/errors';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-let n = 0;
-
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
-
-async function withWorker<T>(world: FakeWorld, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `wf-test-${++n}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: bundle,
-    activities: createFakeActivities(world),
-    // Cancellation reaches an activity with its next heartbeat: don't let throttling delay it.
-    maxHeartbeatThrottleInterval: '200ms',
-  });
-  return worker.runUntil(fn(taskQueue));
-}
+const t = useFakeWorkerEnv(createTimeSkippingEnv);
+const withWorker = t.withWorker.bind(t);
 
 test('a new model is trained from scratch, registered and published', async () => {
   const world = createFakeWorld();
   const pipeline = testPipeline();
   const result = await withWorker(world, (taskQueue) =>
-    env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `train-new-${n}`, args: [{ pipeline, commit: 'c1' }] }),
+    t.env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `train-new-${t.n}`, args: [{ pipeline, commit: 'c1' }] }),
   );
   expect(result.status).toBe('trained');
   if (result.status !== 'trained') return;
@@ -61,8 +37,8 @@ test('a second commit continues from the latest checkpoint and diffs against the
   const world = createFakeWorld();
   const pipeline = testPipeline();
   await withWorker(world, async (taskQueue) => {
-    await env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `train-a-${n}`, args: [{ pipeline, commit: 'c1' }] });
-    const handle = await env.client.workflow.start(trainingWorkflow, { taskQueue, workflowId: `train-b-${n}`, args: [{ pipeline, commit: 'c3' }] });
+    await t.env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `train-a-${t.n}`, args: [{ pipeline, commit: 'c1' }] });
+    const handle = await t.env.client.workflow.start(trainingWorkflow, { taskQueue, workflowId: `train-b-${t.n}`, args: [{ pipeline, commit: 'c3' }] });
     const second = await handle.result();
     expect(second.status).toBe('trained');
     const status = await handle.query(trainingStatusQuery);
@@ -90,7 +66,7 @@ test.each([
   const world = createFakeWorld();
   world.diffKind.c9 = kind;
   const result = await withWorker(world, (taskQueue) =>
-    env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `train-skip-${n}`, args: [{ pipeline: testPipeline(), commit: 'c9' }] }),
+    t.env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `train-skip-${t.n}`, args: [{ pipeline: testPipeline(), commit: 'c9' }] }),
   );
   expect(result).toMatchObject({ status: 'skipped', reason });
   expect(world.calls.some((c) => c.startsWith('submitExperiment'))).toBe(false);
@@ -100,8 +76,8 @@ test('an experiment ending in ERROR fails the training with a typed error; nothi
   const world = createFakeWorld();
   world.failingCommits.add('bad');
   const err = await withWorker(world, (taskQueue) =>
-    env.client.workflow
-      .execute(trainingWorkflow, { taskQueue, workflowId: `train-err-${n}`, args: [{ pipeline: testPipeline(), commit: 'bad' }] })
+    t.env.client.workflow
+      .execute(trainingWorkflow, { taskQueue, workflowId: `train-err-${t.n}`, args: [{ pipeline: testPipeline(), commit: 'bad' }] })
       .then(() => null, (e: unknown) => e),
   );
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -118,22 +94,22 @@ test('a deployment that goes Failed is rolled back to the version that served be
   const pipeline = testPipeline();
   await withWorker(world, async (taskQueue) => {
     // Version 1 trained, published and deployed.
-    await env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `t1-${n}`, args: [{ pipeline, commit: 'c1' }] });
-    const first = await env.client.workflow.execute(deploymentWorkflow, {
+    await t.env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `t1-${t.n}`, args: [{ pipeline, commit: 'c1' }] });
+    const first = await t.env.client.workflow.execute(deploymentWorkflow, {
       taskQueue,
-      workflowId: `d1-${n}`,
+      workflowId: `d1-${t.n}`,
       args: [{ deployment: pipeline.deployment, output: pipeline.output, outputCommit: 'out1', reason: 'cascade' }],
     });
     expect(first.status).toBe('deployed');
     expect(world.detectors).toEqual(['drift:dogcat-deploy', 'outlier:dogcat-deploy']);
 
     // Version 2 crashes on start.
-    await env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `t2-${n}`, args: [{ pipeline, commit: 'c2' }] });
+    await t.env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `t2-${t.n}`, args: [{ pipeline, commit: 'c2' }] });
     world.failingVersions.add(2);
-    const err = await env.client.workflow
+    const err = await t.env.client.workflow
       .execute(deploymentWorkflow, {
         taskQueue,
-        workflowId: `d2-${n}`,
+        workflowId: `d2-${t.n}`,
         args: [{ deployment: pipeline.deployment, output: pipeline.output, outputCommit: 'out2', reason: 'cascade' }],
       })
       .then(() => null, (e: unknown) => e);
@@ -151,14 +127,14 @@ test('the promotion gate (off by default) deploys only a version whose metric be
   const base = testPipeline();
   const pipeline = testPipeline({ deployment: { ...base.deployment, promotionGate: true } });
   const deploy = (taskQueue: string, outputCommit: string) =>
-    env.client.workflow.execute(deploymentWorkflow, {
+    t.env.client.workflow.execute(deploymentWorkflow, {
       taskQueue,
-      workflowId: `gate-${outputCommit}-${n}`,
+      workflowId: `gate-${outputCommit}-${t.n}`,
       args: [{ deployment: pipeline.deployment, output: pipeline.output, outputCommit, reason: 'cascade' }],
     });
   await withWorker(world, async (taskQueue) => {
     for (const commit of ['g1', 'g2', 'g3']) {
-      await env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `gate-train-${commit}-${n}`, args: [{ pipeline, commit }] });
+      await t.env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `gate-train-${commit}-${t.n}`, args: [{ pipeline, commit }] });
     }
     world.outputCommits[1].info.metric = 0.1; // version 2 is worse than version 1 (0.5)
     expect(await deploy(taskQueue, 'out1')).toMatchObject({ status: 'deployed' });
@@ -175,9 +151,9 @@ test('cancelling a training kills its Determined experiment; nothing is register
   const world = createFakeWorld();
   world.holdExperiments = true;
   await withWorker(world, async (taskQueue) => {
-    const handle = await env.client.workflow.start(trainingWorkflow, {
+    const handle = await t.env.client.workflow.start(trainingWorkflow, {
       taskQueue,
-      workflowId: `train-cancel-${n}`,
+      workflowId: `train-cancel-${t.n}`,
       args: [{ pipeline: testPipeline(), commit: 'c1' }],
     });
     while (world.calls.filter((c) => c.startsWith('waitForExperiment')).length < 2) await new Promise((r) => setTimeout(r, 50));
