@@ -14,6 +14,7 @@ import { failure, failureType } from './http/errors';
 import { dumpModelInfo, MODEL_INFO_PATH } from './model-info';
 import type { Branch, Commit, CommitInfo, ModifyFileRequest } from './pachyderm/types';
 import { repoOf } from './pachyderm/types';
+import { encodeAddFile } from './pachyderm/client';
 import { searcherOf } from './experiment-config';
 
 /** Size of the raw bytes in one addFile message (base64 makes the line 4/3 of it). */
@@ -48,7 +49,7 @@ export async function publishModel(clients: Clients, input: PublishModelInput): 
   // Opened here, inside the activity's context, so that cancelling the activity aborts the download too.
   const archive = await clients.determined.downloadCheckpoint(input.version.checkpointUuid);
   try {
-    await pachyderm.modifyFile(uploadMessages(archive, ctx, input, commitRef, info, counts, previous !== null));
+    await pachyderm.modifyFile(uploadMessages(archive, ctx, input, commitRef, info, counts));
   } catch (err) {
     // An open commit would block the branch: close it as failed when no retry will (a bad checkpoint,
     // or the workflow cancelling). Other errors leave it open for the next attempt to rewrite.
@@ -71,17 +72,18 @@ async function* uploadMessages(
   commit: Commit,
   info: ModelInfo,
   counts: { files: number; bytes: number },
-  rewrite: boolean,
-): AsyncGenerator<ModifyFileRequest> {
+): AsyncGenerator<ModifyFileRequest | Buffer> {
   yield { setCommit: commit };
   // A new commit starts from its parent's files, and addFile appends: clear everything so the commit
   // holds exactly this model (as a pipeline's fresh /pfs/out did), whether or not it is a rewrite.
-  void rewrite;
   yield { deleteFile: { path: '/' } };
 
   const extract = tar.extract();
   archive.on('error', (err) => extract.destroy(err));
   archive.pipe(extract);
+  // One buffer for the whole archive: each full chunk is encoded into its NDJSON line before the
+  // buffer is refilled, so the only allocation per chunk is the line handed to the upload.
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   try {
     for await (const entry of extract) {
       if (entry.header.type !== 'file') {
@@ -89,26 +91,25 @@ async function* uploadMessages(
         continue;
       }
       const target = `/checkpoint/${safeRelativePath(entry.header.name, input.version.checkpointUuid)}`;
-      let pending: Buffer[] = [];
-      let pendingSize = 0;
+      let filled = 0;
       let sent = false;
-      for await (const chunk of entry) {
-        pending.push(chunk as Buffer);
-        pendingSize += (chunk as Buffer).length;
-        if (pendingSize >= CHUNK_BYTES) {
-          const data = Buffer.concat(pending);
-          pending = [];
-          pendingSize = 0;
-          counts.bytes += data.length;
-          sent = true;
-          yield { addFile: { path: target, raw: data.toString('base64') } };
-          ctx.heartbeat({ phase: 'uploading', commit: commit.id, bytes: counts.bytes });
+      for await (const data of entry) {
+        for (let offset = 0; offset < (data as Buffer).length; ) {
+          const copied = (data as Buffer).copy(chunk, filled, offset);
+          offset += copied;
+          filled += copied;
+          if (filled === CHUNK_BYTES) {
+            counts.bytes += filled;
+            sent = true;
+            yield encodeAddFile(target, chunk);
+            filled = 0;
+            ctx.heartbeat({ phase: 'uploading', commit: commit.id, bytes: counts.bytes });
+          }
         }
       }
-      if (pendingSize > 0 || !sent) {
-        const data = Buffer.concat(pending);
-        counts.bytes += data.length;
-        yield { addFile: { path: target, raw: data.toString('base64') } }; // an empty file still exists
+      if (filled > 0 || !sent) {
+        counts.bytes += filled;
+        yield encodeAddFile(target, chunk.subarray(0, filled)); // an empty file still exists
       }
       counts.files += 1;
     }
@@ -119,7 +120,7 @@ async function* uploadMessages(
   const infoBytes = Buffer.from(dumpModelInfo(info));
   counts.files += 1;
   counts.bytes += infoBytes.length;
-  yield { addFile: { path: MODEL_INFO_PATH, raw: infoBytes.toString('base64') } };
+  yield encodeAddFile(MODEL_INFO_PATH, infoBytes);
 }
 
 /** A checkpoint entry's path, refused when it would land outside `checkpoint/`. */

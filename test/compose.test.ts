@@ -282,12 +282,14 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  test('the worker gets every setting it reads from the environment, except files that need a mount', () => {
+  test('the worker gets every setting it reads from the environment (or from its image), except files that need a mount', () => {
     const read_ = new Set([...envVarsReadBy('activities/config.ts'), ...envVarsReadBy('worker/temporal-config.ts'), ...envVarsReadBy('worker/main.ts')]);
     expect(read_.has('PACHD_URL') && read_.has('SELDON_CLIENT_SECRET') && read_.has('TEMPORAL_ADDRESS')).toBe(true);
     // Paths of certificate files: set with a mount in a docker-compose.override.yml (see deploy/.env.example).
     const needMount = ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'CT_TLS_CA_FILE'];
-    const wired = Object.keys(services.worker.environment ?? {});
+    const fromImage = [...read('Dockerfile').matchAll(/^ENV ([A-Z_]+)=/gm)].map((m) => m[1]); // e.g. CT_WORKFLOW_BUNDLE
+    expect(fromImage).toContain('CT_WORKFLOW_BUNDLE');
+    const wired = [...Object.keys(services.worker.environment ?? {}), ...fromImage];
     expect([...read_].filter((v) => !needMount.includes(v) && !wired.includes(v))).toEqual([]);
     // The watcher talks to Temporal and Pachyderm only.
     expect(Object.keys(services.watcher.environment ?? {}).sort()).toEqual(
@@ -347,6 +349,16 @@ describe('Dockerfile', () => {
     // `npx tsx` must work with --omit=dev: tsx is a runtime dependency.
     const pkg = JSON.parse(read('package.json')) as { dependencies: Obj };
     expect(pkg.dependencies.tsx).toBeDefined();
+  });
+
+  test('prebuilds the workflow bundle the worker loads (CT_WORKFLOW_BUNDLE), after the code is copied', () => {
+    const copyAt = instructions.findIndex((l) => /^COPY \. \./.test(l));
+    const bundleAt = instructions.findIndex((l) => /^RUN npx tsx scripts\/bundle-workflows\.ts (\S+)$/.test(l));
+    expect(copyAt).toBeGreaterThan(0);
+    expect(bundleAt).toBeGreaterThan(copyAt);
+    const out = /scripts\/bundle-workflows\.ts (\S+)$/.exec(instructions[bundleAt])![1];
+    expect(instructions).toContain(`ENV CT_WORKFLOW_BUNDLE=${out}`);
+    expect(fs.existsSync(path.join(root, 'scripts', 'bundle-workflows.ts'))).toBe(true);
   });
 
   test('bakes in no secret', () => {

@@ -8,6 +8,8 @@ export interface CreateWorkerOptions {
   namespace: string;
   taskQueue: string;
   connections: ConnectionsConfig;
+  /** A workflow bundle prebuilt by scripts/bundle-workflows.ts; without it, workflows/ is bundled at start. */
+  workflowBundlePath?: string;
 }
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
@@ -15,7 +17,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    ...(opts.workflowBundlePath
+      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(opts.connections),
     // On SIGTERM, running activities get this long to finish or heartbeat out before the worker exits;
     // whatever is still running is retried by another worker, resuming from its heartbeat details.

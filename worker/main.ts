@@ -1,6 +1,8 @@
 // The worker process: `npm run worker`. Configuration comes from the environment (see README):
 // Temporal (TEMPORAL_*), the three systems (PACHD_*, DET_*, SELDON_*), logs (CT_LOG_LEVEL) and
-// Prometheus metrics (CT_METRICS_ADDRESS, e.g. 0.0.0.0:9464). Several workers may share the task queue.
+// Prometheus metrics (CT_METRICS_ADDRESS, e.g. 0.0.0.0:9464), a prebuilt workflow bundle (CT_WORKFLOW_BUNDLE).
+// Several workers may share the task queue.
+import fs from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadConnectionsConfig } from '../activities';
 import { loadTemporalConfig, connectionOptions } from './temporal-config';
@@ -14,6 +16,10 @@ async function run(): Promise<void> {
   const level = (process.env.CT_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
   if (!LEVELS.includes(level)) throw new Error(`CT_LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
   const metricsAddress = process.env.CT_METRICS_ADDRESS;
+  const workflowBundlePath = process.env.CT_WORKFLOW_BUNDLE || undefined;
+  if (workflowBundlePath && !fs.existsSync(workflowBundlePath)) {
+    throw new Error(`invalid worker configuration: CT_WORKFLOW_BUNDLE: no such file ${workflowBundlePath} (build it with npm run bundle-workflows)`);
+  }
 
   Runtime.install({
     // Structured logs: one JSON object a line, ready for a log pipeline.
@@ -32,9 +38,22 @@ async function run(): Promise<void> {
 
   const connection = await NativeConnection.connect(connectionOptions(temporal));
   try {
-    const worker = await createWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, connections });
+    const worker = await createWorker({
+      connection,
+      namespace: temporal.namespace,
+      taskQueue: temporal.taskQueue,
+      connections,
+      workflowBundlePath,
+    });
     console.error(
-      JSON.stringify({ msg: 'worker started', address: temporal.address, namespace: temporal.namespace, taskQueue: temporal.taskQueue, metrics: metricsAddress ?? null }),
+      JSON.stringify({
+        msg: 'worker started',
+        address: temporal.address,
+        namespace: temporal.namespace,
+        taskQueue: temporal.taskQueue,
+        metrics: metricsAddress ?? null,
+        workflowBundle: workflowBundlePath ?? null,
+      }),
     );
     await worker.run(); // returns after SIGINT/SIGTERM once running activities have finished or timed out
   } finally {

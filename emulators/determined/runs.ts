@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { CheckpointRecord, ExperimentRecord, ExperimentState, MasterStore, MetricsReport, Outcome, OutcomeRule, TrialRecord } from './store';
+import type { CheckpointRecord, ExperimentRecord, ExperimentState, MasterStore, MetricsReport, OutcomeRule, TrialRecord } from './store';
 import { TERMINAL_STATES } from './store';
 import { listResources, moveIntoStorage, storageLocation } from './storage';
 import { searcherOf } from './wire';
@@ -188,8 +188,12 @@ export class RunManager {
 
   private finishRunning(exp: ExperimentRecord): void {
     const trial = this.trialOf(exp);
-    const outcome = exp.outcome ?? this.decideOutcome(exp);
-    exp.outcome = outcome;
+    if (exp.outcome === null) {
+      const rule = this.matchingRule(exp);
+      exp.outcome = rule?.outcome ?? 'COMPLETED';
+      exp.checkpointPaddingBytes = rule?.checkpointBytes;
+    }
+    const outcome = exp.outcome;
     if (outcome === 'HANG') {
       this.store.appendTrialLog(trial.id, 'emulator outcome HANG: the trial keeps running');
       this.store.save();
@@ -253,11 +257,10 @@ export class RunManager {
     this.timers.delete(id);
   }
 
-  private decideOutcome(exp: ExperimentRecord): Outcome {
+  private matchingRule(exp: ExperimentRecord): OutcomeRule | undefined {
     const rule = this.store.state.outcomes.find((r) => ruleMatches(r, exp));
-    if (!rule) return 'COMPLETED';
-    rule.used = (rule.used ?? 0) + 1;
-    return rule.outcome;
+    if (rule) rule.used = (rule.used ?? 0) + 1;
+    return rule;
   }
 
   private trialOf(exp: ExperimentRecord): TrialRecord {
@@ -496,6 +499,7 @@ function writeSimulatedCheckpoint(dir: string, exp: ExperimentRecord, trial: Tri
     const sourceDir = path.join(store.stateDir, source.dir);
     fs.cpSync(sourceDir, dir, { recursive: true });
     fs.rmSync(path.join(dir, 'metadata.json'), { force: true });
+    fs.rmSync(path.join(dir, PADDING_FILE), { force: true });
     try {
       const previous = JSON.parse(fs.readFileSync(path.join(sourceDir, 'state_dict.pth'), 'utf8')) as { weights?: number[] };
       if (Array.isArray(previous.weights)) weights = previous.weights;
@@ -513,7 +517,14 @@ function writeSimulatedCheckpoint(dir: string, exp: ExperimentRecord, trial: Tri
     weights: updated,
   };
   fs.writeFileSync(path.join(dir, 'state_dict.pth'), JSON.stringify(content, null, 2));
+  if (exp.checkpointPaddingBytes) {
+    const fd = fs.openSync(path.join(dir, PADDING_FILE), 'w');
+    fs.ftruncateSync(fd, exp.checkpointPaddingBytes); // a sparse file: instant whatever the size
+    fs.closeSync(fd);
+  }
 }
+
+const PADDING_FILE = 'padding.bin';
 
 /** argv for a command entrypoint (`python3 train.py --x`, or a list); undefined for `module:Class`. */
 export function entrypointArgv(entrypoint: unknown, python: string): string[] | undefined {

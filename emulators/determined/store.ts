@@ -75,6 +75,8 @@ export interface ExperimentRecord {
   modelDefinitionSize: number;
   /** The outcome chosen when the run finished its RUNNING phase (HANG keeps it RUNNING). */
   outcome: Outcome | null;
+  /** Padding of its simulated checkpoint (the matching rule's checkpointBytes). */
+  checkpointPaddingBytes?: number;
   runner: RunnerKind;
 }
 
@@ -156,6 +158,11 @@ export interface OutcomeRule {
   /** Regular expression matched against each label. */
   label?: string;
   outcome: Outcome;
+  /**
+   * COMPLETED only: the checkpoint also holds `padding.bin` of this many bytes (a sparse file of
+   * zeros), for benchmarks of large checkpoints going through the whole pipeline.
+   */
+  checkpointBytes?: number;
   /** Apply to at most this many experiments, then stop matching. */
   times?: number;
   /** How many experiments the rule was applied to. */

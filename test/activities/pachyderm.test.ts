@@ -1,5 +1,7 @@
 // diffCommit, publishModel and readModelInfo against the Pachyderm emulator (and the Determined emulator
 // for checkpoints).
+import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
@@ -131,8 +133,12 @@ describe('publishModel and readModelInfo', () => {
     const version = await registeredVersion({ 'state_dict.pth': 3 * 1024 * 1024 + 17, 'metadata.json': 10, 'code/model_def.py': 0 }, 1);
     const published = await run(h.activities, 'publishModel', publishInput(version));
     expect(published).toMatchObject({ created: true, files: 4 });
+    // Byte for byte as Determined stores it (many 64 KiB chunks and a partial one, through one reused buffer).
+    const stored = h.determined!.store.checkpoint(version.checkpointUuid)!;
+    const original = fs.readFileSync(path.join(h.determined!.stateDir, stored.dir, 'state_dict.pth'));
     const file = await pachd.getFile(output.repo, published.outputCommit, '/checkpoint/state_dict.pth');
     expect(file.length).toBe(3 * 1024 * 1024 + 17);
+    expect(file.equals(original)).toBe(true);
     expect((await pachd.getFile(output.repo, published.outputCommit, '/checkpoint/code/model_def.py')).length).toBe(0);
 
     const info = await run(h.activities, 'readModelInfo', { repo: output, commit: published.outputCommit });

@@ -250,8 +250,20 @@ describe('Determined emulator', () => {
     await fetch(`${emu.url}/__emulator/outcomes`, { method: 'PUT', body: JSON.stringify({ rules: [] }) });
     expect((await waitForState(api, hung, ['STATE_COMPLETED'])).checkpointCount).toBe(1);
 
-    const badRule = await fetch(`${emu.url}/__emulator/outcomes`, { method: 'PUT', body: JSON.stringify({ rules: [{ outcome: 'MAYBE' }] }) });
-    expect(badRule.status).toBe(400);
+    // A large checkpoint on request, and only for the matching experiment.
+    await fetch(`${emu.url}/__emulator/outcomes`, { method: 'PUT', body: JSON.stringify({ rules: [{ name: '^big', outcome: 'COMPLETED', checkpointBytes: 5_000_000 }] }) });
+    const resourcesOf = async (id: number) => {
+      await waitForState(api, id, ['STATE_COMPLETED']);
+      const res = await api('GET', `/api/v1/experiments/${id}/checkpoints`);
+      return (res.body.checkpoints as { resources: Record<string, string> }[])[0].resources;
+    };
+    expect(await resourcesOf(await mk('big-1'))).toMatchObject({ 'padding.bin': '5000000' });
+    expect(await resourcesOf(await mk('small'))).not.toHaveProperty('padding.bin');
+
+    for (const rules of [[{ outcome: 'MAYBE' }], [{ outcome: 'ERROR', checkpointBytes: 10 }], [{ outcome: 'COMPLETED', checkpointBytes: -1 }]]) {
+      const badRule = await fetch(`${emu.url}/__emulator/outcomes`, { method: 'PUT', body: JSON.stringify({ rules }) });
+      expect(badRule.status).toBe(400);
+    }
   });
 
   test('model registry: substring name filter, versions with checkpoints, sorting, patch', async () => {

@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLocalEnv } from '../helpers/temporal';
 import { testPipeline } from '../helpers/pipeline';
 import { trainingWorkflow } from '../../workflows';
+import { bundleWorkflows } from '../../scripts/bundle-workflows';
 
 const root = path.join(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -53,6 +54,12 @@ test('bad configuration: exit 1 with one error listing every problem', async () 
   }
 }, 60_000);
 
+test('a CT_WORKFLOW_BUNDLE that does not exist: exit 1 naming it', async () => {
+  const w = startWorker({ ...connections, CT_WORKFLOW_BUNDLE: path.join(cacheDir, 'missing-bundle.js') });
+  expect(await w.exited).toBe(1);
+  expect(w.stderr()).toMatch(/invalid worker configuration: CT_WORKFLOW_BUNDLE: no such file .*missing-bundle\.js/);
+}, 60_000);
+
 describe('with a dev server', () => {
   let env: TestWorkflowEnvironment;
   beforeAll(async () => {
@@ -61,6 +68,45 @@ describe('with a dev server', () => {
   afterAll(async () => {
     await env?.teardown();
   });
+
+  async function waitStarted(w: ReturnType<typeof startWorker>): Promise<Record<string, unknown>> {
+    for (let i = 0; i < 200 && !w.stderr().includes('worker started'); i++) await new Promise((r) => setTimeout(r, 100));
+    const started = w.stderr().split('\n').find((l) => l.includes('worker started'));
+    return JSON.parse(started ?? '{}') as Record<string, unknown>;
+  }
+
+  /**
+   * A real training: the worker runs its workflow task (the first activity gets scheduled) and that
+   * activity, which fails on the unreachable systems and is retried (its last failure is recorded).
+   */
+  async function expectWorkflowRuns(taskQueue: string): Promise<void> {
+    const handle = await env.client.workflow.start(trainingWorkflow, {
+      taskQueue,
+      workflowId: `${taskQueue}-run`,
+      args: [{ pipeline: testPipeline(), commit: 'c1' }],
+    });
+    let lastFailure: string | null | undefined;
+    for (let i = 0; i < 100 && !lastFailure; i++) {
+      lastFailure = (await handle.describe()).raw.pendingActivities?.[0]?.lastFailure?.message;
+      if (!lastFailure) await new Promise((r) => setTimeout(r, 100));
+    }
+    await handle.terminate('test done');
+    expect(lastFailure).toMatch(/ECONNREFUSED|127\.0\.0\.1:1/);
+  }
+
+  test('a prebuilt workflow bundle (CT_WORKFLOW_BUNDLE): no bundling at start, workflows run', async () => {
+    const bundle = path.join(cacheDir, 'workflow-bundle.js');
+    await bundleWorkflows(bundle);
+    const w = startWorker({ ...connections, TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: 'worker-bundle', CT_WORKFLOW_BUNDLE: bundle });
+    try {
+      expect(await waitStarted(w)).toMatchObject({ msg: 'worker started', workflowBundle: bundle });
+      await expectWorkflowRuns('worker-bundle');
+      expect(w.stderr()).not.toContain('Workflow bundle created');
+    } finally {
+      w.child.kill('SIGTERM');
+    }
+    expect(await w.exited).toBe(0);
+  }, 120_000);
 
   test('JSON logs, Prometheus metrics, processes workflows, exits 0 on SIGTERM', async () => {
     const metricsPort = await freePort();
@@ -71,24 +117,11 @@ describe('with a dev server', () => {
       CT_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
     });
     try {
-      for (let i = 0; i < 200 && !w.stderr().includes('worker started'); i++) await new Promise((r) => setTimeout(r, 100));
-      const started = w.stderr().split('\n').find((l) => l.includes('worker started'));
-      expect(JSON.parse(started ?? '{}')).toMatchObject({ msg: 'worker started', taskQueue: 'worker-process' });
-
-      // A real workflow task: the training fails fast on the unreachable systems, proving the worker runs it.
-      const handle = await env.client.workflow.start(trainingWorkflow, {
-        taskQueue: 'worker-process',
-        workflowId: 'worker-process-run',
-        args: [{ pipeline: testPipeline(), commit: 'c1' }],
-      });
-      for (let i = 0; i < 100; i++) {
-        const history = await handle.fetchHistory();
-        if (history.events?.some((e) => e.activityTaskStartedEventAttributes)) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      expect(await waitStarted(w)).toMatchObject({ msg: 'worker started', taskQueue: 'worker-process', workflowBundle: null });
+      await expectWorkflowRuns('worker-process');
+      expect(w.stderr()).toContain('Workflow bundle created'); // bundled at start (the check above can fail)
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/temporal_worker_task_slots_available|temporal_workflow_task_/);
-      await handle.terminate('test done');
     } finally {
       w.child.kill('SIGTERM');
     }

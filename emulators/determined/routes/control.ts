@@ -15,7 +15,7 @@ function controlError(message: string): HttpError {
 }
 
 export function validateOutcomeRules(rules: unknown): OutcomeRule[] {
-  if (!Array.isArray(rules)) throw controlError('rules must be an array of {name?, label?, outcome, times?}');
+  if (!Array.isArray(rules)) throw controlError('rules must be an array of {name?, label?, outcome, checkpointBytes?, times?}');
   return rules.map((r: unknown, i) => {
     const rule = (r ?? {}) as Partial<OutcomeRule>;
     if (!OUTCOMES.includes(rule.outcome as OutcomeRule['outcome'])) throw controlError(`rules[${i}].outcome must be one of ${OUTCOMES.join(', ')}`);
@@ -29,7 +29,10 @@ export function validateOutcomeRules(rules: unknown): OutcomeRule[] {
       }
     }
     if (rule.times !== undefined && (!Number.isInteger(rule.times) || rule.times < 1)) throw controlError(`rules[${i}].times must be a positive integer`);
-    return { name: rule.name, label: rule.label, outcome: rule.outcome as OutcomeRule['outcome'], times: rule.times, used: 0 };
+    if (rule.checkpointBytes !== undefined && (!Number.isInteger(rule.checkpointBytes) || rule.checkpointBytes < 0 || rule.outcome !== 'COMPLETED')) {
+      throw controlError(`rules[${i}].checkpointBytes must be a non-negative integer, on a COMPLETED rule`);
+    }
+    return { name: rule.name, label: rule.label, outcome: rule.outcome as OutcomeRule['outcome'], checkpointBytes: rule.checkpointBytes, times: rule.times, used: 0 };
   });
 }
 
