@@ -296,7 +296,7 @@ describe('docker-compose.yml', () => {
       ['CT_TASK_QUEUE', 'PACHD_TOKEN', 'PACHD_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_API_KEY', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TLS', 'TEMPORAL_TLS_SERVER_NAME'],
     );
     expect(services.watcher.command).toEqual(['npx', 'tsx', 'client/cli.ts', 'watch', '--config', '/app/config/pipelines.yaml']);
-    expect(services.worker.command).toEqual(['npx', 'tsx', 'worker/main.ts']);
+    expect(services.worker.command).toBeUndefined(); // the image's CMD: the compiled worker
   });
 
   test('the emulators run under the "emulators" profile, reachable where the worker looks by default', () => {
@@ -338,26 +338,29 @@ describe('Dockerfile', () => {
     .split('\n')
     .filter((l) => l.trim() && !l.trim().startsWith('#'));
 
-  test('Node 20 slim, production dependencies only, git, a non-root user, the worker by default', () => {
-    expect(instructions[0]).toMatch(/^FROM node:20[-.\w]*slim\b/);
+  test('Node 20 slim, production dependencies only, git, a non-root user, the compiled worker by default', () => {
+    const stages = instructions.filter((l) => l.startsWith('FROM '));
+    expect(stages).toEqual(['FROM node:20-bookworm-slim AS build', 'FROM node:20-bookworm-slim']);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/apt-get install[^\n]*\bgit\b/);
     const users = instructions.filter((l) => l.startsWith('USER '));
     expect(users.length).toBeGreaterThan(0);
     expect(users[users.length - 1]).not.toMatch(/USER (root|0)\b/);
-    expect(instructions[instructions.length - 1]).toBe('CMD ["npx", "tsx", "worker/main.ts"]');
+    // The worker starts as `npm run worker:compiled` does, from what the build stage compiled.
+    const pkg0 = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(instructions[instructions.length - 1]).toBe(`CMD ${JSON.stringify(pkg0.scripts['worker:compiled'].split(' '))}`.replace(/","/g, '", "'));
+    expect(instructions).toContain('RUN npm run build:worker');
+    expect(instructions).toContain('COPY --from=build /app/build ./build');
+    expect(pkg0.scripts['build:worker']).toContain('tsc -p tsconfig.build.json');
     // `npx tsx` must work with --omit=dev: tsx is a runtime dependency.
     const pkg = JSON.parse(read('package.json')) as { dependencies: Obj };
     expect(pkg.dependencies.tsx).toBeDefined();
   });
 
-  test('prebuilds the workflow bundle the worker loads (CT_WORKFLOW_BUNDLE), after the code is copied', () => {
-    const copyAt = instructions.findIndex((l) => /^COPY \. \./.test(l));
-    const bundleAt = instructions.findIndex((l) => /^RUN npx tsx scripts\/bundle-workflows\.ts (\S+)$/.test(l));
-    expect(copyAt).toBeGreaterThan(0);
-    expect(bundleAt).toBeGreaterThan(copyAt);
-    const out = /scripts\/bundle-workflows\.ts (\S+)$/.exec(instructions[bundleAt])![1];
-    expect(instructions).toContain(`ENV CT_WORKFLOW_BUNDLE=${out}`);
+  test('the worker loads the workflow bundle the build stage wrote (CT_WORKFLOW_BUNDLE)', () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    const out = /scripts\/bundle-workflows\.ts (\S+)$/.exec(pkg.scripts['build:worker'])![1];
+    expect(instructions).toContain(`ENV CT_WORKFLOW_BUNDLE=/app/${out}`);
     expect(fs.existsSync(path.join(root, 'scripts', 'bundle-workflows.ts'))).toBe(true);
   });
 

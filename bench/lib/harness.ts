@@ -297,9 +297,19 @@ export interface WorkerChild {
   exited: Promise<void>;
 }
 
-/** Starts worker/main.ts (the product's worker process) and waits for its `worker started` line. */
-export async function startWorkerChild(env: NodeJS.ProcessEnv): Promise<WorkerChild> {
-  const proc = spawnTs(path.join(projectRoot, 'worker', 'main.ts'), [], env);
+/** The compiled worker of `npm run build:worker`, run by plain node as in production. */
+export const compiledWorker = path.join(projectRoot, 'build', 'worker', 'main.js');
+
+/**
+ * Starts the product's worker process and waits for its `worker started` line: worker/main.ts with tsx,
+ * or with `compiled`, build/worker/main.js on plain node.
+ */
+export async function startWorkerChild(env: NodeJS.ProcessEnv, compiled = false): Promise<WorkerChild> {
+  const proc = compiled
+    ? spawn(process.execPath, [compiledWorker], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawnTs(path.join(projectRoot, 'worker', 'main.ts'), [], env);
+  own(proc.pid);
+  proc.once('exit', () => owned.delete(proc.pid!));
   const logs: string[] = [];
   let exitedFlag = false;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => ((exitedFlag = true), resolve())));

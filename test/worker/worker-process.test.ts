@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLocalEnv } from '../helpers/temporal';
 import { testPipeline } from '../helpers/pipeline';
@@ -15,8 +15,9 @@ const root = path.join(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-worker-'));
 
-function startWorker(env: Record<string, string>) {
-  const child = spawn(tsx, [path.join(root, 'worker', 'main.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** worker/main.ts with tsx (`npm run worker`), or another command line (the compiled worker). */
+function startWorker(env: Record<string, string>, command: string[] = [tsx, path.join(root, 'worker', 'main.ts')]) {
+  const child = spawn(command[0], command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -94,19 +95,35 @@ describe('with a dev server', () => {
     expect(lastFailure).toMatch(/ECONNREFUSED|127\.0\.0\.1:1/);
   }
 
-  test('a prebuilt workflow bundle (CT_WORKFLOW_BUNDLE): no bundling at start, workflows run', async () => {
-    const bundle = path.join(cacheDir, 'workflow-bundle.js');
-    await bundleWorkflows(bundle);
-    const w = startWorker({ ...connections, TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: 'worker-bundle', CT_WORKFLOW_BUNDLE: bundle });
+  test('compiled (tsconfig.build.json) on plain node with a prebuilt workflow bundle, as the Docker image runs it', async () => {
+    // Built inside the project (so node_modules resolve), in a directory of its own.
+    fs.mkdirSync(path.join(root, 'build'), { recursive: true });
+    const out = fs.mkdtempSync(path.join(root, 'build', 'test-worker-'));
     try {
-      expect(await waitStarted(w)).toMatchObject({ msg: 'worker started', workflowBundle: bundle });
-      await expectWorkflowRuns('worker-bundle');
-      expect(w.stderr()).not.toContain('Workflow bundle created');
+      execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', out]);
+      const bundle = path.join(out, 'workflow-bundle.js');
+      await bundleWorkflows(bundle);
+      // The node flags of `npm run worker:compiled` (the Dockerfile's CMD is checked against it in test/compose.test.ts).
+      const script = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['worker:compiled'];
+      const flags = script.split(' ').filter((a) => a.startsWith('--'));
+      expect(flags).toContain('--max-semi-space-size=2');
+      const w = startWorker({ ...connections, TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: 'worker-bundle', CT_WORKFLOW_BUNDLE: bundle }, [
+        process.execPath,
+        ...flags,
+        path.join(out, 'worker', 'main.js'),
+      ]);
+      try {
+        expect(await waitStarted(w)).toMatchObject({ msg: 'worker started', workflowBundle: bundle });
+        await expectWorkflowRuns('worker-bundle');
+        expect(w.stderr()).not.toContain('Workflow bundle created');
+      } finally {
+        w.child.kill('SIGTERM');
+      }
+      expect(await w.exited).toBe(0);
     } finally {
-      w.child.kill('SIGTERM');
+      fs.rmSync(out, { recursive: true, force: true });
     }
-    expect(await w.exited).toBe(0);
-  }, 120_000);
+  }, 180_000);
 
   test('JSON logs, Prometheus metrics, processes workflows, exits 0 on SIGTERM', async () => {
     const metricsPort = await freePort();
