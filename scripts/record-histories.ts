@@ -1,6 +1,9 @@
 // Records workflow histories from real runs on the Temporal dev server, for the replay tests
 // (test/replay). Run it when adding a workflow or after a deliberate, patched() change:
-//   npx tsx scripts/record-histories.ts
+//   npx tsx scripts/record-histories.ts [--tag <name>]
+// With --tag, each history is written as `<scenario>.<name>.json` beside the earlier ones, which stay:
+// histories recorded before a patched() change are what proves running executions still replay, so they
+// are kept until the patch is deprecated; the tagged ones cover the new code path.
 // Two sets: `real-*` runs the real activities against the emulators (simulated mode, so no Python);
 // the others use the in-memory activities of the workflow tests, to reach branches (a failed rollout
 // rolled back) that the emulators cannot produce on cue.
@@ -31,13 +34,25 @@ import {
 
 const outDir = path.join(__dirname, '..', 'test', 'histories');
 
+function tagArg(argv: string[]): string | null {
+  const i = argv.indexOf('--tag');
+  if (i < 0) return null;
+  const tag = argv[i + 1] ?? '';
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(tag)) throw new Error('--tag needs a name of lowercase letters, digits and dashes');
+  return tag;
+}
+const tag = tagArg(process.argv.slice(2));
+
 async function save(client: Client, workflowId: string, file: string): Promise<void> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   // The canonical proto JSON, as `temporal workflow show --output json` writes it, plus the real
   // workflow id: the replayer needs it (child workflow ids derive from it).
   const json = JSON.parse(historyToJSON(history)) as Record<string, unknown>;
-  fs.writeFileSync(path.join(outDir, file), JSON.stringify({ workflowId, ...json }, null, 1) + '\n');
-  console.log(`recorded ${file} (${history.events?.length} events)`);
+  const name = tag ? file.replace(/\.json$/, `.${tag}.json`) : file;
+  // A tagged recording never replaces a history: the old ones must keep proving the old code path.
+  if (tag && fs.existsSync(path.join(outDir, name))) throw new Error(`${name} exists already: pick another --tag`);
+  fs.writeFileSync(path.join(outDir, name), JSON.stringify({ workflowId, ...json }, null, 1) + '\n');
+  console.log(`recorded ${name} (${history.events?.length} events)`);
 }
 
 async function until(check: () => Promise<boolean>): Promise<void> {

@@ -8,12 +8,14 @@ import {
   upsertSearchAttributes,
   isCancellation,
   CancellationScope,
+  patched,
 } from '@temporalio/workflow';
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
 import type { DeployedModel, ModelInfo } from '../common/types';
 import { ErrorType } from '../common/errors';
 import { CtCommit, CtDeploymentName, CtModelName, CtModelVersion, CtRepo } from '../common/search-attributes';
-import { quick, streaming, deploymentWaiter } from './activities';
+import { quick, quickLocal, streaming, deploymentWaiter } from './activities';
+import { DEPLOYMENT_READS_LOCAL, DETECTORS_CONCURRENT } from './patches';
 import { StepTracker, type StepRecord } from './steps';
 
 export interface DeploymentInput {
@@ -51,21 +53,29 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     { key: CtDeploymentName, value: deployment.name },
   ]);
 
-  const modelInfo = await steps.run(
-    'read-model-info',
-    () => quick.readModelInfo({ repo: input.output, commit: outputCommit }),
-    (m) => `${m.name} version ${m.registryVersion} trained on ${m.version}`,
-  );
-  upsertSearchAttributes([
-    { key: CtModelName, value: modelInfo.name },
-    { key: CtModelVersion, value: modelInfo.registryVersion },
-  ]);
-
-  const current = await steps.run(
-    'read-deployed',
-    () => quick.getDeployedModel(target),
-    (d) => (d ? `serving ${d.modelName} version ${d.registryVersion} (${d.state})` : 'nothing deployed yet'),
-  );
+  const describeInfo = (m: ModelInfo) => `${m.name} version ${m.registryVersion} trained on ${m.version}`;
+  const describeDeployed = (d: DeployedModel | null) =>
+    d ? `serving ${d.modelName} version ${d.registryVersion} (${d.state})` : 'nothing deployed yet';
+  const upsertModel = (m: ModelInfo) =>
+    upsertSearchAttributes([
+      { key: CtModelName, value: m.name },
+      { key: CtModelVersion, value: m.registryVersion },
+    ]);
+  let modelInfo: ModelInfo;
+  let current: DeployedModel | null;
+  if (patched(DEPLOYMENT_READS_LOCAL)) {
+    // Two independent reads: both at once, as local activities, in the first workflow task.
+    [modelInfo, current] = await steps.all([
+      () => steps.run('read-model-info', () => quickLocal.readModelInfo({ repo: input.output, commit: outputCommit }), describeInfo),
+      () => steps.run('read-deployed', () => quickLocal.getDeployedModel(target), describeDeployed),
+    ] as const);
+    upsertModel(modelInfo);
+  } else {
+    // Runs started before DEPLOYMENT_READS_LOCAL: one activity after the other, as recorded.
+    modelInfo = await steps.run('read-model-info', () => quick.readModelInfo({ repo: input.output, commit: outputCommit }), describeInfo);
+    upsertModel(modelInfo);
+    current = await steps.run('read-deployed', () => quick.getDeployedModel(target), describeDeployed);
+  }
   const gateReason = promotionGateRejects(deployment, modelInfo, current);
   if (gateReason) {
     result = { status: 'skipped', outputCommit, reason: gateReason };
@@ -101,14 +111,24 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     });
   }
 
-  for (const kind of ['drift', 'outlier'] as const) {
+  const detectors = (['drift', 'outlier'] as const).flatMap((kind) => {
     const settings = deployment[kind];
-    if (!settings) continue;
-    await steps.run(
-      `${kind}-detector`,
-      () => quick.replaceDetector({ kind, ...target, settings, modelInfo }),
-      (d) => `${d.name} ${d.replaced ? 'replaced' : 'created'}`,
-    );
+    if (!settings) return [];
+    return [
+      () =>
+        steps.run(
+          `${kind}-detector`,
+          () => quick.replaceDetector({ kind, ...target, settings, modelInfo }),
+          (d) => `${d.name} ${d.replaced ? 'replaced' : 'created'}`,
+        ),
+    ];
+  });
+  if (detectors.length && patched(DETECTORS_CONCURRENT)) {
+    // The two detectors are independent resources: replace them at once.
+    await steps.all(detectors);
+  } else {
+    // Runs started before DETECTORS_CONCURRENT: one after the other, as recorded.
+    for (const replace of detectors) await replace();
   }
 
   result = { status: 'deployed', outputCommit, modelInfo, previous };

@@ -1,4 +1,6 @@
 // Records the steps of a run for the status query, the CtStep search attribute and the UI's details line.
+// Steps may overlap (independent calls run concurrently): each record keeps its own start and end, in
+// the order the steps started, and the current step names every step still running.
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { CtStep } from '../common/search-attributes';
 
@@ -15,6 +17,8 @@ export interface StepRecord {
 export class StepTracker {
   readonly steps: StepRecord[] = [];
   current: string | null = null;
+  /** The steps running now, in the order they started. */
+  private readonly running: string[] = [];
 
   constructor(private readonly title: string) {}
 
@@ -36,18 +40,39 @@ export class StepTracker {
     } finally {
       record.endedAt = new Date().toISOString();
       record.durationMs = Date.now() - started;
+      this.running.splice(this.running.indexOf(name), 1);
+      // While concurrent steps remain, the current step is the rest of them; the search attribute
+      // follows at the next step's start (no extra command here: sequential runs replay unchanged).
+      if (this.running.length) this.current = this.running.join(' + ');
       this.details();
     }
   }
 
+  /**
+   * Runs independent steps concurrently and waits for all of them (none is left running when one
+   * fails); then throws the first failure, in the order given.
+   */
+  async all<T extends readonly unknown[]>(steps: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+    const settled = await Promise.allSettled(steps.map((run) => run()));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+  }
+
   /** Marks the run finished with a final state shown in the UI. */
   finish(state: string): void {
-    this.enter(state);
+    this.running.length = 0;
+    this.setCurrent(state);
   }
 
   private enter(name: string): void {
-    this.current = name;
-    upsertSearchAttributes([{ key: CtStep, value: name }]);
+    this.running.push(name);
+    this.setCurrent(this.running.join(' + '));
+  }
+
+  private setCurrent(value: string): void {
+    this.current = value;
+    upsertSearchAttributes([{ key: CtStep, value }]);
     this.details();
   }
 

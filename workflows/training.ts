@@ -3,6 +3,7 @@
 import {
   ApplicationFailure,
   defineQuery,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -11,7 +12,8 @@ import type { PipelineSpec } from '../common/pipeline';
 import type { DiffSummary, ExperimentProgress, ExperimentState, ModelVersionRef } from '../common/types';
 import { ErrorType } from '../common/errors';
 import { CtCommit, CtExperimentId, CtModelName, CtModelVersion, CtPipeline, CtRepo } from '../common/search-attributes';
-import { quick, streaming, experimentWaiter } from './activities';
+import { quick, quickLocal, streaming, experimentWaiter } from './activities';
+import { LOOKUP_MODEL_LOCAL } from './patches';
 import { StepTracker, type StepRecord } from './steps';
 
 export interface TrainingInput {
@@ -66,9 +68,11 @@ export async function trainingWorkflow(input: TrainingInput): Promise<TrainingRe
 
   // The registry tells us which commit the current model saw, so the diff covers every commit since
   // (coalesced or skipped ones included), not merely this commit's parent.
+  const lookup = { modelName: pipeline.modelName, pipelineName: pipeline.name, inputRepo: pipeline.input };
   const latest = await steps.run(
     'lookup-model',
-    () => quick.lookupModel({ modelName: pipeline.modelName, pipelineName: pipeline.name, inputRepo: pipeline.input }),
+    // A local activity since LOOKUP_MODEL_LOCAL; runs started before replay the activity they recorded.
+    () => (patched(LOOKUP_MODEL_LOCAL) ? quickLocal.lookupModel(lookup) : quick.lookupModel(lookup)),
     (v) => (v ? `latest version ${v.version} trained on ${v.trainedOnCommit ?? 'unknown commit'}` : 'no version yet'),
   );
   if (latest?.trainedOnCommit === commit) {

@@ -5,7 +5,8 @@ import { createTimeSkippingEnv } from '../helpers/temporal';
 import { createFakeWorld } from '../helpers/fake-activities';
 import { useFakeWorkerEnv } from '../helpers/fake-worker';
 import { testPipeline } from '../helpers/pipeline';
-import { trainingWorkflow, deploymentWorkflow, trainingStatusQuery } from '../../workflows';
+import { trainingWorkflow, deploymentWorkflow, trainingStatusQuery, deploymentStatusQuery } from '../../workflows';
+import { temporal } from '@temporalio/proto';
 import { ErrorType } from '../../common/errors';
 
 const t = useFakeWorkerEnv(createTimeSkippingEnv);
@@ -101,7 +102,8 @@ test('a deployment that goes Failed is rolled back to the version that served be
       args: [{ deployment: pipeline.deployment, output: pipeline.output, outputCommit: 'out1', reason: 'cascade' }],
     });
     expect(first.status).toBe('deployed');
-    expect(world.detectors).toEqual(['drift:dogcat-deploy', 'outlier:dogcat-deploy']);
+    // Replaced concurrently: in either order.
+    expect([...world.detectors].sort()).toEqual(['drift:dogcat-deploy', 'outlier:dogcat-deploy']);
 
     // Version 2 crashes on start.
     await t.env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `t2-${t.n}`, args: [{ pipeline, commit: 'c2' }] });
@@ -165,3 +167,58 @@ test('cancelling a training kills its Determined experiment; nothing is register
   expect(world.killed).toEqual([1]);
   expect(world.versions).toHaveLength(0);
 });
+
+test('quick reads run as local activities, and independent calls concurrently, with overlapping steps in the status', async () => {
+  const world = createFakeWorld();
+  const pipeline = testPipeline();
+  await withWorker(world, async (taskQueue) => {
+    const training = await t.env.client.workflow.start(trainingWorkflow, { taskQueue, workflowId: `la-train-${t.n}`, args: [{ pipeline, commit: 'c1' }] });
+    expect(await training.result()).toMatchObject({ status: 'trained', outputCommit: 'out1' });
+    const deployment = await t.env.client.workflow.start(deploymentWorkflow, {
+      taskQueue,
+      workflowId: `la-deploy-${t.n}`,
+      args: [{ deployment: pipeline.deployment, output: pipeline.output, outputCommit: 'out1', reason: 'cascade' }],
+    });
+    expect(await deployment.result()).toMatchObject({ status: 'deployed' });
+
+    // lookupModel, readModelInfo and getDeployedModel left local activity markers, not activity tasks.
+    const trainingHistory = await historySummary(training.fetchHistory());
+    expect(trainingHistory.localActivities).toEqual(['lookupModel']);
+    expect(trainingHistory.activityBatches.flat()).not.toContain('lookupModel');
+    const deploymentHistory = await historySummary(deployment.fetchHistory());
+    expect([...deploymentHistory.localActivities].sort()).toEqual(['getDeployedModel', 'readModelInfo']);
+    // Both detectors were scheduled by the same workflow task.
+    expect(deploymentHistory.activityBatches).toEqual([['deployModel'], ['waitForDeploymentReady'], ['replaceDetector', 'replaceDetector']]);
+
+    const status = await deployment.query(deploymentStatusQuery);
+    expect(status.step).toBe('done');
+    expect(status.steps.map((s) => s.name)).toEqual(['read-model-info', 'read-deployed', 'deploy', 'wait-ready', 'drift-detector', 'outlier-detector']);
+    expect(status.steps.every((s) => s.outcome === 'ok')).toBe(true);
+    const [info, deployed, deploy] = status.steps;
+    // The two reads started together, and the deploy after both ended.
+    expect(info.startedAt).toBe(deployed.startedAt);
+    expect(Date.parse(deploy.startedAt)).toBeGreaterThanOrEqual(Math.max(Date.parse(info.endedAt!), Date.parse(deployed.endedAt!)));
+  });
+  expect([...world.detectors].sort()).toEqual(['drift:dogcat-deploy', 'outlier:dogcat-deploy']);
+});
+
+/** Local activities by type, and activity types grouped by the workflow task that scheduled them. */
+async function historySummary(history: Promise<temporal.api.history.v1.IHistory>): Promise<{ localActivities: string[]; activityBatches: string[][] }> {
+  const localActivities: string[] = [];
+  const activityBatches: string[][] = [];
+  let batch: string[] | null = null;
+  for (const e of (await history).events ?? []) {
+    if (e.workflowTaskCompletedEventAttributes) batch = null;
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName === 'core_local_activity') {
+      const data = marker.details?.data?.payloads?.[0]?.data;
+      localActivities.push((JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { activity_type: string }).activity_type);
+    }
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      if (!batch) activityBatches.push((batch = []));
+      batch.push(scheduled.activityType?.name ?? '?');
+    }
+  }
+  return { localActivities, activityBatches };
+}
