@@ -43,14 +43,20 @@ export async function diffCommit(clients: Clients, input: DiffCommitInput): Prom
   const newFile = { commit, path: '/' };
   const oldFile = input.baseCommit ? { commit: { repo, id: input.baseCommit }, path: '/' } : undefined;
   try {
-    for await (const change of clients.pachyderm.diffFile(newFile, oldFile)) {
-      const kind = change.newFile && change.oldFile ? 'modified' : change.newFile ? 'added' : 'deleted';
-      const file = (change.newFile ?? change.oldFile) as FileInfo;
-      if (file.fileType !== 'FILE') continue; // directories change whenever a child does
-      summary[kind].files += 1;
-      summary[kind].bytes += Number(file.sizeBytes ?? 0);
-      digest.update(`${kind}\t${file.file.path}\t${file.hash ?? ''}\n`);
-      seen += 1;
+    for await (const batch of clients.pachyderm.diffFile(newFile, oldFile)) {
+      // One digest update per batch: the same bytes in the same order as one per file (so the same
+      // digest), without a native call per file.
+      let lines = '';
+      for (const change of batch) {
+        const kind = change.newFile && change.oldFile ? 'modified' : change.newFile ? 'added' : 'deleted';
+        const file = (change.newFile ?? change.oldFile) as FileInfo;
+        if (file.fileType !== 'FILE') continue; // directories change whenever a child does
+        summary[kind].files += 1;
+        summary[kind].bytes += Number(file.sizeBytes ?? 0);
+        lines += `${kind}\t${file.file.path}\t${file.hash ?? ''}\n`;
+        seen += 1;
+      }
+      digest.update(lines);
       if (Date.now() - lastHeartbeat >= HEARTBEAT_EVERY_MS) {
         lastHeartbeat = Date.now();
         ctx.heartbeat({ phase: 'diffing', commit: input.commit, files: seen });

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import type { ConnectionsConfig } from '../config';
 import { HttpClient, createAgents } from '../http/client';
-import { readNdjsonResults } from '../http/ndjson';
+import { readNdjsonBatches, readNdjsonResults } from '../http/ndjson';
 import type {
   Branch,
   BranchInfo,
@@ -56,10 +56,13 @@ export class PachydermClient {
     return this.http.json({ method: 'POST', path: `${API}/FinishCommit`, body: { commit, description, error }, uncancellable });
   }
 
-  /** Streams the changes of `newFile` against `oldFile` (its parent's same path when omitted), in path order. */
-  async *diffFile(newFile: File, oldFile?: File): AsyncGenerator<DiffFileResponse> {
+  /**
+   * Streams the changes of `newFile` against `oldFile` (its parent's same path when omitted), in path order,
+   * in batches (one per chunk received): a diff can have millions of entries (see readNdjsonBatches).
+   */
+  async *diffFile(newFile: File, oldFile?: File): AsyncGenerator<DiffFileResponse[]> {
     const stream = await this.http.stream({ method: 'POST', path: `${API}/DiffFile`, body: oldFile ? { newFile, oldFile } : { newFile } });
-    yield* readNdjsonResults<DiffFileResponse>(stream, 'POST /api/pfs_v2.API/DiffFile');
+    yield* readNdjsonBatches<DiffFileResponse>(stream, 'POST /api/pfs_v2.API/DiffFile');
   }
 
   /** Streams a file's bytes. GetFile streams `BytesValue`s, which protojson writes as bare base64 strings. */

@@ -1,13 +1,16 @@
 // diffCommit, publishModel and readModelInfo against the Pachyderm emulator (and the Determined emulator
 // for checkpoints).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import * as tar from 'tar-stream';
 import yaml from 'js-yaml';
 import { createActivities } from '../../activities';
+import { readNdjsonBatches } from '../../activities/http/ndjson';
 import type { ModelVersionRef, PublishModelInput, RepoRef } from '../../common/types';
 import { PachdRestClient, putFiles } from '../../emulators/pachyderm';
 import { expectFailure, mockEnv, PACH_TOKEN, run, startHarness, waitFor, type Harness } from './helpers';
@@ -99,6 +102,39 @@ describe('diffCommit', () => {
   test('a wrong token is a non-retryable Unauthenticated', async () => {
     const wrong = createActivities({ ...h.config, pachyderm: { ...h.config.pachyderm, token: 'wrong' } });
     await expectFailure(run(wrong, 'diffCommit', { repo: data, commit: second }), 'Unauthenticated', { nonRetryable: true, message: /InspectCommit/ });
+  });
+
+  test('a diff over many chunks: the digest is sha256 of its (kind, path, hash) lines in stream order', async () => {
+    // DiffFile is read in batches, one per chunk received: lines (and multi-byte characters) split across
+    // chunks must count once each, and the digest must not depend on how the stream was cut.
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) files[`/d${i % 7}/${'ü'.repeat(40)}-${i}.txt`] = `${i}`;
+    const commit = await put(files, [], 'many-files');
+    const summary = await run(h.activities, 'diffCommit', { repo: { ...data, repo: 'many-files' }, commit });
+    expect(summary).toMatchObject({ added: { files: 3000 }, modified: { files: 0 }, deleted: { files: 0 } });
+    const res = await axios.post<string>(
+      `${h.pachd!.url}/api/pfs_v2.API/DiffFile`,
+      { newFile: { commit: { repo: repoMsg('many-files'), id: commit }, path: '/' } },
+      { headers: { 'authn-token': PACH_TOKEN }, responseType: 'text' },
+    );
+    expect(res.data.length).toBeGreaterThan(1 << 20); // several chunks
+    const digest = crypto.createHash('sha256');
+    for (const line of res.data.split('\n').filter(Boolean)) {
+      const { newFile } = (JSON.parse(line) as { result: { newFile: { fileType: string; file: { path: string }; hash: string } } }).result;
+      if (newFile.fileType === 'FILE') digest.update(`added\t${newFile.file.path}\t${newFile.hash}\n`);
+    }
+    expect(summary.digest).toBe(digest.digest('hex'));
+  });
+
+  test('NDJSON batches: lines and characters split across chunks; results before an error line come first', async () => {
+    const text = Buffer.from('{"result":{"p":"é1"}}\n{"result":{"p":"é2"}}\n\n{"result":{"p":"é3"}}\n{"error":{"code":5,"message":"gone"}}\n');
+    const cut = text.indexOf('é2') + 1; // inside the two bytes of é
+    const batches: unknown[][] = [];
+    const reading = (async () => {
+      for await (const batch of readNdjsonBatches(Readable.from([text.subarray(0, cut), text.subarray(cut)]), 'DiffFile')) batches.push(batch);
+    })();
+    await expectFailure(reading, 'NotFound', { nonRetryable: true, message: /DiffFile: gone/ });
+    expect(batches).toEqual([[{ p: 'é1' }], [{ p: 'é2' }, { p: 'é3' }]]);
   });
 });
 
