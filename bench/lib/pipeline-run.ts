@@ -14,12 +14,18 @@ import type { DeploymentStatus } from '../../workflows/deployment';
 import type { StepTiming } from './direct';
 import { sleep } from './harness';
 
+/** A workflow step: its duration, and when it ran (ms from just before the signal; steps may overlap). */
+export interface OrchestratedStep extends StepTiming {
+  startMs: number;
+  endMs: number;
+}
+
 export interface OrchestratedRun {
   commit: string;
   /** Epoch ms just before the signal. */
   startedAt: number;
   outputCommit: string;
-  steps: StepTiming[];
+  steps: OrchestratedStep[];
   /** Milliseconds from just before the signal. */
   trainingClosedMs: number;
   deploymentStartedMs: number;
@@ -141,7 +147,7 @@ export async function runOrchestrated(
     commit,
     outputCommit,
     startedAt: t0,
-    steps: [...tStatus.steps, ...dStatus.steps].map((s) => ({ name: s.name, ms: s.durationMs ?? NaN })),
+    steps: [...tStatus.steps, ...dStatus.steps].map((s) => ({ name: s.name, ms: s.durationMs ?? NaN, startMs: since(s.startedAt), endMs: since(s.endedAt) })),
     trainingClosedMs: since(tDesc.closeTime),
     deploymentStartedMs: since(dDesc.startTime),
     availableMs: since(waitReady?.endedAt),
@@ -150,7 +156,23 @@ export async function runOrchestrated(
   };
 }
 
-/** Where an activity step's time goes, from the workflow's history (milliseconds per activity). */
+/** The time covered by at least one step (steps may overlap), in ms. */
+export function stepsUnionMs(steps: { startMs: number; endMs: number }[]): number {
+  const sorted = [...steps].sort((a, b) => a.startMs - b.startMs);
+  let total = 0;
+  let end = -Infinity;
+  for (const s of sorted) {
+    if (s.endMs <= end) continue;
+    total += s.endMs - Math.max(s.startMs, end);
+    end = s.endMs;
+  }
+  return total;
+}
+
+/**
+ * Where an activity step's time goes, from the workflow's history (milliseconds per activity). Local
+ * activities have no such events: they run inside a workflow task and leave a marker.
+ */
 export interface ActivityPhases {
   activity: string;
   /** Workflow task started → completed (the task whose commands schedule the activity). */

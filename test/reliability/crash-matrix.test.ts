@@ -11,10 +11,17 @@
 // reports the abandoned attempt as failed instead of waiting (see `expediteAbandoned`).
 // Default: the 12 "during" cells and 4 "between" cells. CT_FULL_RELIABILITY=1: all 24 cells, each
 // waiting for Temporal's real timeouts (measured: a heartbeat-timeout cell takes about 2 minutes).
+//
+// lookupModel, readModelInfo and getDeployedModel are local activities: they run inside a workflow task
+// of the worker, with no activity task of their own. "During" one of them means while the workflow task
+// running it is held on the killed worker: that task times out (10 s) and a workflow task on the new
+// worker runs the local activity again; "between" means after its marker was recorded, so it is replayed
+// from the history, never run again.
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import type { ConnectionsConfig } from '../../activities';
 import { deploymentWorkflowId, trainingWorkflowId } from '../../common/ids';
 import type { PipelineSpec } from '../../common/pipeline';
@@ -39,21 +46,23 @@ type System = 'pachd' | 'det' | 'seldon';
 interface Target {
   activity: string;
   workflow: 'training' | 'deployment';
+  /** A local activity: no activity task, a marker in the history instead. */
+  local?: true;
   /** How "during" is made precise. */
   hold: { system: System; rule: (p: PipelineSpec) => HoldRule; afterStart?: boolean } | 'git';
 }
 
 const sd = (p: PipelineSpec) => `^/seldon-deploy/api/v1alpha1/namespaces/${p.deployment.namespace}/seldondeployments`;
 const TARGETS: Target[] = [
-  { activity: 'lookupModel', workflow: 'training', hold: { system: 'det', rule: () => ({ method: 'POST', path: /^\/api\/v1\/models$/, phase: 'response' }) } },
+  { activity: 'lookupModel', workflow: 'training', local: true, hold: { system: 'det', rule: () => ({ method: 'POST', path: /^\/api\/v1\/models$/, phase: 'response' }) } },
   { activity: 'diffCommit', workflow: 'training', hold: { system: 'pachd', rule: () => ({ method: 'POST', path: /DiffFile$/, phase: 'response' }) } },
   { activity: 'fetchExperiment', workflow: 'training', hold: 'git' },
   { activity: 'submitExperiment', workflow: 'training', hold: { system: 'det', rule: () => ({ method: 'POST', path: /^\/api\/v1\/experiments$/, phase: 'response' }) } },
   { activity: 'waitForExperiment', workflow: 'training', hold: { system: 'det', rule: () => ({ method: 'GET', path: /^\/api\/v1\/experiments\/\d+$/, phase: 'request' }), afterStart: true } },
   { activity: 'registerModelVersion', workflow: 'training', hold: { system: 'det', rule: () => ({ method: 'POST', path: /^\/api\/v1\/models\/[^/]+\/versions$/, phase: 'response' }) } },
   { activity: 'publishModel', workflow: 'training', hold: { system: 'pachd', rule: () => ({ method: 'POST', path: /FinishCommit$/, phase: 'response' }) } },
-  { activity: 'readModelInfo', workflow: 'deployment', hold: { system: 'pachd', rule: () => ({ method: 'POST', path: /GetFile$/, phase: 'response' }) } },
-  { activity: 'getDeployedModel', workflow: 'deployment', hold: { system: 'seldon', rule: (p) => ({ method: 'GET', path: new RegExp(`${sd(p)}/${p.deployment.name}$`), phase: 'response' }) } },
+  { activity: 'readModelInfo', workflow: 'deployment', local: true, hold: { system: 'pachd', rule: () => ({ method: 'POST', path: /GetFile$/, phase: 'response' }) } },
+  { activity: 'getDeployedModel', workflow: 'deployment', local: true, hold: { system: 'seldon', rule: (p) => ({ method: 'GET', path: new RegExp(`${sd(p)}/${p.deployment.name}$`), phase: 'response' }) } },
   { activity: 'deployModel', workflow: 'deployment', hold: { system: 'seldon', rule: (p) => ({ method: 'POST', path: new RegExp(`${sd(p)}$`), phase: 'response' }) } },
   { activity: 'waitForDeploymentReady', workflow: 'deployment', hold: { system: 'seldon', rule: (p) => ({ method: 'GET', path: new RegExp(`${sd(p)}/${p.deployment.name}$`), phase: 'request' }), afterStart: true } },
   { activity: 'replaceDetector', workflow: 'deployment', hold: { system: 'seldon', rule: (p) => ({ method: 'POST', path: new RegExp(`${sd(p)}/${p.deployment.name}/monitor/drift-detector$`), phase: 'response' }) } },
@@ -83,6 +92,9 @@ interface CellResult {
   attempts: number[];
   /** The worker that was killed was running the target activity at that moment. */
   runningOnKilledWorker: boolean | null;
+  killedIdentity: string;
+  /** For a local activity: its markers, and the workflow tasks that were abandoned (timed out or failed). */
+  local: LocalActivityRuns | null;
   expedited: string[];
   log: string[];
 }
@@ -189,15 +201,27 @@ async function runCell(cell: Cell, index: number): Promise<CellResult> {
         }
         await held;
       }
-      const running = await waitForRunningActivity(client, workflowId, cell.target.activity, 10_000);
-      runningOnKilledWorker = running.lastWorkerIdentity === w1.identity;
-      log.push(`killing ${w1.identity} during ${cell.target.activity} (attempt ${running.attempt})`);
+      if (cell.target.local) {
+        // No activity task to look at: the held request can only come from w1's workflow task (checked
+        // afterwards in the history: that task was abandoned).
+        log.push(`killing ${w1.identity} during local activity ${cell.target.activity}`);
+      } else {
+        const running = await waitForRunningActivity(client, workflowId, cell.target.activity, 10_000);
+        runningOnKilledWorker = running.lastWorkerIdentity === w1.identity;
+        log.push(`killing ${w1.identity} during ${cell.target.activity} (attempt ${running.attempt})`);
+      }
     } else {
+      // Once every scheduled activity of the type completed: the two detectors run concurrently, and
+      // "between" means after the step, not in the middle of the other detector.
       const scheduled = new Map<string, string>();
+      let pending = 0;
       await waitForHistoryEvent(client, workflowId, (e) => {
-        if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+        if (cell.target.local) return localActivityType(e) === cell.target.activity;
+        const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+        if (type) scheduled.set(String(e.eventId), type);
+        if (type === cell.target.activity) pending++;
         const done = e.activityTaskCompletedEventAttributes;
-        return !!done && scheduled.get(String(done.scheduledEventId)) === cell.target.activity;
+        return !!done && scheduled.get(String(done.scheduledEventId)) === cell.target.activity && --pending === 0;
       });
       log.push(`killing ${w1.identity} after ${cell.target.activity} completed`);
     }
@@ -212,12 +236,51 @@ async function runCell(cell: Cell, index: number): Promise<CellResult> {
     log.push(`expedited: ${expedited.join(', ') || 'none'}`);
     const run = await waitForPipeline(client, pipeline, commit, 300_000);
     const effects = await reader.read(pipeline);
-    const attempts = await activityAttempts(client, workflowId, cell.target.activity);
-    return { pipeline, commit, run, effects, attempts, runningOnKilledWorker, expedited, log };
+    const local = cell.target.local ? await localActivityRuns(client, workflowId, cell.target.activity) : null;
+    const attempts = local ? local.markers.map((m) => m.attempt) : await activityAttempts(client, workflowId, cell.target.activity);
+    return { pipeline, commit, run, effects, attempts, runningOnKilledWorker, killedIdentity: w1.identity, local, expedited, log };
   } finally {
     await w1.kill();
     await w2?.kill();
   }
+}
+
+/** The activity type of a local activity marker, or null for any other event. */
+function localActivityType(e: temporal.api.history.v1.IHistoryEvent): string | null {
+  const marker = e.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return null;
+  return localActivityData(marker).activity_type;
+}
+
+function localActivityData(marker: temporal.api.history.v1.IMarkerRecordedEventAttributes): { activity_type: string; attempt: number } {
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  return JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { activity_type: string; attempt: number };
+}
+
+interface LocalActivityRuns {
+  /** One per recorded result: its attempt and the worker whose workflow task recorded it. */
+  markers: { attempt: number; recordedBy: string }[];
+  /** Workers whose workflow tasks timed out or failed. */
+  abandonedBy: string[];
+}
+
+/** From a closed workflow's history: where a local activity's results were recorded, and which workflow tasks were abandoned. */
+async function localActivityRuns(client: Testbed['client'], workflowId: string, activityType: string): Promise<LocalActivityRuns> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const identityOf = new Map<string, string>();
+  const runs: LocalActivityRuns = { markers: [], abandonedBy: [] };
+  for (const e of history.events ?? []) {
+    const id = String(e.eventId);
+    if (e.workflowTaskStartedEventAttributes) identityOf.set(id, e.workflowTaskStartedEventAttributes.identity ?? '');
+    if (e.workflowTaskCompletedEventAttributes) identityOf.set(id, e.workflowTaskCompletedEventAttributes.identity ?? '');
+    const abandoned = e.workflowTaskTimedOutEventAttributes ?? e.workflowTaskFailedEventAttributes;
+    if (abandoned) runs.abandonedBy.push(identityOf.get(String(abandoned.startedEventId)) ?? '?');
+    const marker = e.markerRecordedEventAttributes;
+    if (marker && localActivityType(e) === activityType) {
+      runs.markers.push({ attempt: localActivityData(marker).attempt, recordedBy: identityOf.get(String(marker.workflowTaskCompletedEventId)) ?? '?' });
+    }
+  }
+  return runs;
 }
 
 /** The output commit, as soon as publishModel completed (the deployment workflow starts right after). */
@@ -240,13 +303,20 @@ describe.each(['during', 'between'] as const)('SIGKILL %s the activity, then a n
     // The run completed: trained, published, deployed with both detectors.
     expect({ where, training: result.run.training.status, deployment: result.run.deployment?.status }).toEqual({ where, training: 'trained', deployment: 'deployed' });
     expectExactlyOnce(result.effects, [result.commit]);
-    if (mode === 'during') {
+    if (mode === 'during' && result.local) {
+      // The kill landed while the killed worker's workflow task ran this local activity (that task was
+      // abandoned), and a workflow task on the new worker ran it and recorded its one result.
+      expect(result.local.abandonedBy).toContain(result.killedIdentity);
+      expect(result.local.markers).toHaveLength(1);
+      expect(result.local.markers[0].recordedBy).not.toBe(result.killedIdentity);
+    } else if (mode === 'during') {
       // The kill landed while this very activity ran on the killed worker, and a later attempt finished it.
       expect(result.runningOnKilledWorker).toBe(true);
       expect(Math.max(...result.attempts)).toBeGreaterThanOrEqual(2);
     } else {
-      // A completed step is never redone after a crash.
+      // A completed step is never redone after a crash (a local activity: one marker, replayed).
       expect(result.attempts.every((a) => a === 1)).toBe(true);
+      if (result.local) expect(result.local.markers).toHaveLength(1);
     }
   }, 420_000);
 });
