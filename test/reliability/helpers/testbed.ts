@@ -220,7 +220,7 @@ export async function expediteAbandoned(client: Client, taskQueue: string, ident
   return done;
 }
 
-/** Attempts of each scheduled activity of a type, from a closed workflow's history (ActivityTaskStarted.attempt). */
+/** Attempts of each call of an activity type, from a closed workflow's history (ActivityTaskStarted.attempt, or a local activity's marker). */
 export async function activityAttempts(client: Client, workflowId: string, activityType: string): Promise<number[]> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const scheduled = new Map<string, string>();
@@ -230,6 +230,13 @@ export async function activityAttempts(client: Client, workflowId: string, activ
     if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
     const started = e.activityTaskStartedEventAttributes;
     if (started && scheduled.get(String(started.scheduledEventId)) === activityType) attempts.push(started.attempt ?? 0);
+    // A local activity leaves one marker with its last attempt (lookupModel, readModelInfo, getDeployedModel).
+    const marker = e.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+    if (data) {
+      const local = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string; attempt?: number };
+      if (local.activity_type === activityType) attempts.push(local.attempt ?? 0);
+    }
   }
   return attempts;
 }
