@@ -23,7 +23,7 @@ import { PachdRestClient } from '../emulators/pachyderm/client';
 import { createActivities, type ConnectionsConfig } from '../activities';
 import { repoOf } from '../activities/pachyderm/types';
 import type { DiffSummary } from '../common/types';
-import { deadline, fmt, loadAverage, machine, machineLine, procMemory, spawnTs, tempDir, writeSection } from './lib/harness';
+import { deadline, fmt, loadAverage, machine, machineLine, procMemory, runMain, spawnTs, tempDir, writeSection } from './lib/harness';
 
 const TARGET_RATIO = 1.5;
 /** Files in the warm-up commit each child reads once, untimed, before its timed call. */
@@ -237,10 +237,4 @@ async function child(args: ChildArgs): Promise<void> {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -23,6 +23,7 @@ import {
   machineLine,
   median,
   quantile,
+  runMain,
   smallBatch,
   startBenchEnv,
   startWorkerChild,
@@ -38,24 +39,18 @@ async function main(): Promise<void> {
   const loadBefore = loadAverage();
   const m = machine();
   const env = await startBenchEnv({ name: 'orchestration' });
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    cleanups.length = 0;
-    await env.close();
-  };
-  deadline(15 * 60_000, stopAll);
+  deadline(15 * 60_000, env.close);
   try {
     const taskQueue = 'bench-orchestration';
     const worker = await startWorkerChild(workerEnv(env.stack.connections, env.dev.address, taskQueue));
-    cleanups.push(() => worker.stop());
+    env.onClose(() => worker.stop());
     const direct = await startDirectChild(env.stack.connections);
-    cleanups.push(() => direct.stop());
+    env.onClose(() => direct.stop());
     const orchPipeline = benchPipeline(env.stack, 'orch');
     const directPipeline = benchPipeline(env.stack, 'direct');
     const pachd = env.stack.pachd.url;
     const cascade = new Cascade(pachd, env.client, taskQueue, orchPipeline);
-    cleanups.push(() => cascade.close());
+    env.onClose(() => cascade.close());
 
     const pids = { 'dev server': findPid(env.dbFile), worker: worker.pid, 'emulators (benchmark process)': process.pid, baseline: direct.pid };
     const cpuTotals = { workflows: {} as Record<string, number>, direct: {} as Record<string, number> };
@@ -213,14 +208,8 @@ async function main(): Promise<void> {
     console.log(`\n${report}\n`);
     writeSection('orchestration', report);
   } finally {
-    await stopAll();
+    await env.close();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -329,6 +329,7 @@ async function publish(args: ChildArgs): Promise<number> {
   return published.bytes;
 }
 
+// Not the harness's runMain: the children must not load the harness (see main).
 main().catch((err) => {
   console.error(err);
   process.exit(1);

@@ -13,7 +13,7 @@ import { putFiles } from '../emulators/pachyderm';
 import { signalNewCommit } from '../client/signals';
 import { trainingWorkflowId } from '../common/ids';
 import type { TrainingResult } from '../workflows/training';
-import { benchPipeline, deadline, fmt, loadAverage, machine, machineLine, sleep, smallBatch, startBenchEnv, startWorkerChild, workerEnv, writeSection, type WorkerChild } from './lib/harness';
+import { benchPipeline, deadline, fmt, loadAverage, machine, machineLine, runMain, sleep, smallBatch, startBenchEnv, startWorkerChild, workerEnv, writeSection, type WorkerChild } from './lib/harness';
 
 const HEARTBEAT_TIMEOUT_MS = 20_000; // workflows/activities.ts, experimentWaiter (pollInterval 1s)
 const TARGET_MS = HEARTBEAT_TIMEOUT_MS + 2_000;
@@ -54,11 +54,8 @@ async function main(): Promise<void> {
   });
   const env = await startBenchEnv({ name: 'recovery', log, determinedDelays: { queuedMs: 0, pullingMs: 0, startingMs: 0, runningMs: 0 } });
   const workers: WorkerChild[] = [];
-  const stopAll = async () => {
-    for (const w of workers) await w.stop(2000).catch(() => undefined);
-    await env.close();
-  };
-  deadline(6 * 60_000, stopAll);
+  env.onClose(async () => void (await Promise.all(workers.map((w) => w.stop(2000)))));
+  deadline(6 * 60_000, env.close);
   try {
     const det = env.stack.determined.url;
     // Every run stays RUNNING until the rules change.
@@ -148,14 +145,8 @@ async function main(): Promise<void> {
     console.log(`\n${report}\n`);
     writeSection('recovery', report);
   } finally {
-    await stopAll();
+    await env.close();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -21,6 +21,7 @@ import {
   machineLine,
   median,
   quantile,
+  runMain,
   RssSampler,
   smallBatch,
   startBenchEnv,
@@ -47,19 +48,13 @@ async function main(): Promise<void> {
   const loadBefore = loadAverage();
   const m = machine();
   const env = await startBenchEnv({ name: 'throughput' });
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    cleanups.length = 0;
-    await env.close();
-  };
-  deadline(20 * 60_000, stopAll);
+  deadline(20 * 60_000, env.close);
   try {
     const taskQueue = 'bench-throughput';
     const worker = await startWorkerChild(workerEnv(env.stack.connections, env.dev.address, taskQueue));
-    cleanups.push(() => worker.stop());
+    env.onClose(() => worker.stop());
     const direct = await startDirectChild(env.stack.connections);
-    cleanups.push(() => direct.stop());
+    env.onClose(() => direct.stop());
 
     const orchPipelines = Array.from({ length: repos }, (_, i) => benchPipeline(env.stack, `tp-w${i}`));
     const directPipelines = Array.from({ length: repos }, (_, i) => benchPipeline(env.stack, `tp-d${i}`));
@@ -67,7 +62,7 @@ async function main(): Promise<void> {
     // The watcher's cascade for every pipeline (SubscribeCommit on its output branch → signalDeploy).
     const warmW = benchPipeline(env.stack, 'tp-warm-w');
     const cascades = new Map<string, Cascade>([...orchPipelines, warmW].map((p) => [p.name, new Cascade(pachd, env.client, taskQueue, p)]));
-    cleanups.push(async () => void (await Promise.all([...cascades.values()].map((c) => c.close()))));
+    env.onClose(async () => void (await Promise.all([...cascades.values()].map((c) => c.close()))));
     const commitAll = (ps: PipelineSpec[], round: number) =>
       Promise.all(ps.map((p) => putFiles(pachd, p.input.repo, p.input.branch, smallBatch(round))));
 
@@ -152,14 +147,8 @@ async function main(): Promise<void> {
     console.log(`\n${report}\n`);
     writeSection('throughput', report);
   } finally {
-    await stopAll();
+    await env.close();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

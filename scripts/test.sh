@@ -17,7 +17,8 @@ status=0
 npx jest --runInBand --json --outputFile="$results" "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const skipped = r.numPendingTests + r.numTodoTests; // jest counts test.skip as pending and test.todo apart
+  // Tests skipped where their prerequisites are missing (no Python, no browser); jest reports test.skip as "pending".
+  const skipped = r.numPendingTests + r.numTodoTests;
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
   if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
 ' "$results" || status=1

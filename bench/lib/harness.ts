@@ -172,6 +172,17 @@ export function deadline(ms: number, cleanup: () => Promise<void>): NodeJS.Timeo
   return timer;
 }
 
+/** Runs a benchmark's main and exits: 0 when it resolves, 1 (with the error) when it fails. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
+
 // ---- Temporal and the emulators -----------------------------------------------------------------
 
 export interface BenchEnv {
@@ -182,6 +193,8 @@ export interface BenchEnv {
   stack: LocalStack;
   connection: Connection;
   client: Client;
+  /** Runs `cleanup` when the env closes, before its own servers stop (the last registered runs first). */
+  onClose(cleanup: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -222,7 +235,8 @@ export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
     const connection = await Connection.connect({ address: dev.address });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: 'default' });
-    return { tmp, dbFile: path.join(dbDir, 'temporal.db'), dev, stack, connection, client, close };
+    const onClose = (cleanup: () => Promise<void>) => void cleanups.push(cleanup);
+    return { tmp, dbFile: path.join(dbDir, 'temporal.db'), dev, stack, connection, client, onClose, close };
   } catch (err) {
     await close();
     throw err;
