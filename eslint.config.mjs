@@ -1,9 +1,26 @@
-// Workflows run in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries there.
+// Two boundaries are enforced here:
+//  - workflows run in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries there;
+//  - the product (the worker image and the `ct` command) depends on nothing of the rest of the
+//    repository: not on the emulators, the demo and local stack, or the benchmarks. Only its tests may
+//    use the emulators (a dev dependency).
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
+const notTheProduct = {
+  group: [
+    '@continuous-training/*',
+    '**/emulators/**',
+    '**/stack/**',
+    '**/bench/**',
+    '../../emulators/*',
+    '../../stack/*',
+    '../../bench/*',
+  ],
+  message: 'The product (product/) must not depend on the emulators, the demo and local stack, or the benchmarks.',
+};
+
 export default tseslint.config(
-  { ignores: ['node_modules/', 'build/', '.venv/', '.state/', '**/*.js', '**/*.mjs', 'experiments/', 'serving/'] },
+  { ignores: ['**/node_modules/', '**/build/', '.venv/', '.state/', '.cache/', '**/*.js', '**/*.mjs', 'experiments/', 'serving/'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -13,7 +30,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    files: ['product/**/*.ts'],
+    ignores: ['product/test/**', 'product/workflows/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [notTheProduct] }] },
+  },
+  {
+    files: ['product/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -28,8 +50,26 @@ export default tseslint.config(
             '@temporalio/worker',
           ],
           patterns: [
+            notTheProduct,
             { group: ['../activities/*/**', '../activities/**/client*'], message: 'Workflows import activity types only (import type).', allowTypeImports: true },
-            { group: ['../worker/**', '../client/**', '../emulators/**'], message: 'Workflows must stay deterministic.' },
+            { group: ['../worker/**', '../client/**'], message: 'Workflows must stay deterministic.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The emulators stand alone: usable by anyone, they know nothing of the product or of what uses them.
+    files: ['emulators/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['continuous-training', 'continuous-training/*', '@continuous-training/stack*', '@continuous-training/bench*', '../../product/*', '../../stack/*', '../../bench/*'],
+              message: 'The emulators depend on nothing of the product, the stack or the benchmarks.',
+            },
           ],
         },
       ],

@@ -1,8 +1,9 @@
 /** @type {import('jest').Config} */
+// One run over every package's tests (each package keeps its tests in its own test/ folder).
 module.exports = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  roots: ['<rootDir>/product/test', '<rootDir>/emulators/test', '<rootDir>/stack/test'],
   testMatch: ['**/*.test.ts'],
   // Server-backed tests start real Temporal servers and emulators: give them room on 2 cores.
   testTimeout: 120_000,

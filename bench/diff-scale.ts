@@ -18,11 +18,11 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { startPachydermEmulator } from '../emulators/pachyderm';
-import { PachdRestClient } from '../emulators/pachyderm/client';
-import { createActivities, type ConnectionsConfig } from '../activities';
-import { repoOf } from '../activities/pachyderm/types';
-import type { DiffSummary } from '../common/types';
+import { startPachydermEmulator } from '@continuous-training/emulators/pachyderm';
+import { PachdRestClient } from '@continuous-training/emulators/pachyderm/client';
+import { createActivities, type ConnectionsConfig } from 'continuous-training/activities';
+import { repoOf } from 'continuous-training/activities/pachyderm/types';
+import type { DiffSummary } from 'continuous-training/common/types';
 import { deadline, fmt, loadAverage, machine, machineLine, procMemory, runMain, spawnTs, tempDir, writeSection } from './lib/harness';
 
 const TARGET_RATIO = 1.5;

@@ -9,7 +9,7 @@
 //
 //   npx tsx bench/orchestration.ts [runs=20] [warmup=2]      (writes its section of bench/RESULTS.md)
 import fs from 'node:fs';
-import { putFiles } from '../emulators/pachyderm';
+import { putFiles } from '@continuous-training/emulators/pachyderm';
 import { startDirectChild, type DirectRun } from './lib/direct';
 import { Cascade, runOrchestrated, stepsUnionMs, type OrchestratedRun } from './lib/pipeline-run';
 import {

@@ -21,9 +21,9 @@ import { pipeline } from 'node:stream/promises';
 import axios from 'axios';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import type { ConnectionsConfig } from '../activities/config';
-import type { PublishedModel } from '../common/types';
+import { createActivities } from 'continuous-training/activities';
+import type { ConnectionsConfig } from 'continuous-training/activities/config';
+import type { PublishedModel } from 'continuous-training/common/types';
 
 type Mode = 'download' | 'copy' | 'publish';
 
@@ -62,8 +62,8 @@ async function main(): Promise<void> {
   const sizeMiB = Number(process.argv[2] ?? 1024);
   const reps = Number(process.argv[3] ?? 2);
   // Loaded here only: the children must not carry the emulators' (or the harness's) modules.
-  const { startPachydermEmulator } = await import('../emulators/pachyderm');
-  const { startDeterminedEmulator } = await import('../emulators/determined');
+  const { startPachydermEmulator } = await import('@continuous-training/emulators/pachyderm');
+  const { startDeterminedEmulator } = await import('@continuous-training/emulators/determined');
   const { fmt, loadAverage, machine, machineLine, writeSection } = await import('./lib/harness');
   const loadBefore = loadAverage();
   const m = machine();
@@ -187,9 +187,9 @@ interface WorkerVariant {
 /** One commit through the real worker, its experiment's checkpoint padded to `sizeMiB`. */
 async function realWorkerRun(sizeMiB: number, variant: WorkerVariant): Promise<WorkerRun> {
   const h = await import('./lib/harness');
-  const { putFiles } = await import('../emulators/pachyderm');
-  const { signalNewCommit } = await import('../client/signals');
-  const { trainingWorkflowId } = await import('../common/ids');
+  const { putFiles } = await import('@continuous-training/emulators/pachyderm');
+  const { signalNewCommit } = await import('continuous-training/client/signals');
+  const { trainingWorkflowId } = await import('continuous-training/common/ids');
   const env = await h.startBenchEnv({ name: 'publish-worker' });
   let worker: Awaited<ReturnType<typeof h.startWorkerChild>> | undefined;
   try {

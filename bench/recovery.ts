@@ -9,10 +9,10 @@
 import { Writable } from 'node:stream';
 import axios from 'axios';
 import type { temporal } from '@temporalio/proto';
-import { putFiles } from '../emulators/pachyderm';
-import { signalNewCommit } from '../client/signals';
-import { trainingWorkflowId } from '../common/ids';
-import type { TrainingResult } from '../workflows/training';
+import { putFiles } from '@continuous-training/emulators/pachyderm';
+import { signalNewCommit } from 'continuous-training/client/signals';
+import { trainingWorkflowId } from 'continuous-training/common/ids';
+import type { TrainingResult } from 'continuous-training/workflows/training';
 import { benchPipeline, deadline, fmt, loadAverage, machine, machineLine, runMain, sleep, smallBatch, startBenchEnv, startWorkerChild, workerEnv, writeSection, type WorkerChild } from './lib/harness';
 
 const HEARTBEAT_TIMEOUT_MS = 20_000; // workflows/activities.ts, experimentWaiter (pollInterval 1s)

@@ -6,7 +6,7 @@
 // functions in the workflows' order, no Temporal), also a child process with its RSS sampled.
 //
 //   npx tsx bench/throughput.ts [repos=50] [rounds=2]      (writes its section of bench/RESULTS.md)
-import { putFiles } from '../emulators/pachyderm';
+import { putFiles } from '@continuous-training/emulators/pachyderm';
 import { startDirectChild, type DirectRun } from './lib/direct';
 import { Cascade, runOrchestrated, type OrchestratedRun } from './lib/pipeline-run';
 import {
@@ -29,7 +29,7 @@ import {
   workerEnv,
   writeSection,
 } from './lib/harness';
-import type { PipelineSpec } from '../common/pipeline';
+import type { PipelineSpec } from 'continuous-training/common/pipeline';
 
 interface Round {
   mode: 'workflows' | 'direct';

@@ -5,10 +5,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createActivities, type ConnectionsConfig } from '../../activities';
-import type { Activities } from '../../common/activities';
-import type { PipelineSpec } from '../../common/pipeline';
-import type { ExperimentProgress, ExperimentState } from '../../common/types';
+import { createActivities, type ConnectionsConfig } from 'continuous-training/activities';
+import type { Activities } from 'continuous-training/common/activities';
+import type { PipelineSpec } from 'continuous-training/common/pipeline';
+import type { ExperimentProgress, ExperimentState } from 'continuous-training/common/types';
 import { spawnTs } from './harness';
 
 export interface StepTiming {

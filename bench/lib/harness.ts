@@ -7,12 +7,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer, type DevServer } from '../../scripts/dev-server';
-import { projectRoot } from '../../scripts/temporal-binaries';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../client/local-stack';
-import { demoPipeline } from '../../client/demo-pipeline';
-import type { ConnectionsConfig } from '../../activities';
-import type { PipelineSpec } from '../../common/pipeline';
+import { startDevServer, type DevServer } from '@continuous-training/stack/scripts/dev-server';
+import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '@continuous-training/stack/local-stack';
+import { demoPipeline } from '@continuous-training/stack/demo-pipeline';
+import type { ConnectionsConfig } from 'continuous-training/activities';
+import type { PipelineSpec } from 'continuous-training/common/pipeline';
 
 export const MiB = 1024 * 1024;
 
@@ -312,7 +312,7 @@ export interface WorkerChild {
 }
 
 /** The compiled worker of `npm run build:worker`, run by plain node as in production. */
-export const compiledWorker = path.join(projectRoot, 'build', 'worker', 'main.js');
+export const compiledWorker = path.join(projectRoot, 'product', 'build', 'worker', 'main.js');
 
 /**
  * Starts the product's worker process and waits for its `worker started` line: worker/main.ts with tsx,
@@ -321,7 +321,7 @@ export const compiledWorker = path.join(projectRoot, 'build', 'worker', 'main.js
 export async function startWorkerChild(env: NodeJS.ProcessEnv, compiled = false): Promise<WorkerChild> {
   const proc = compiled
     ? spawn(process.execPath, [compiledWorker], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawnTs(path.join(projectRoot, 'worker', 'main.ts'), [], env);
+    : spawnTs(path.join(projectRoot, 'product', 'worker', 'main.ts'), [], env);
   own(proc.pid);
   proc.once('exit', () => owned.delete(proc.pid!));
   const logs: string[] = [];

@@ -5,12 +5,12 @@
 // workflows' status queries and histories. (A client long-polling result(), or describing a workflow every
 // 20 ms, delays each of its workflow tasks by 20-30 ms on the dev server: see RESULTS.md.)
 import type { Client } from '@temporalio/client';
-import { signalDeploy, signalNewCommit } from '../../client/signals';
-import { deploymentWorkflowId, trainingWorkflowId } from '../../common/ids';
-import type { PipelineSpec } from '../../common/pipeline';
-import { PachdRestClient } from '../../emulators/pachyderm/client';
-import type { TrainingStatus } from '../../workflows/training';
-import type { DeploymentStatus } from '../../workflows/deployment';
+import { signalDeploy, signalNewCommit } from 'continuous-training/client/signals';
+import { deploymentWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
+import type { PipelineSpec } from 'continuous-training/common/pipeline';
+import { PachdRestClient } from '@continuous-training/emulators/pachyderm/client';
+import type { TrainingStatus } from 'continuous-training/workflows/training';
+import type { DeploymentStatus } from 'continuous-training/workflows/deployment';
 import type { StepTiming } from './direct';
 import { sleep } from './harness';
 

@@ -1,22 +1,12 @@
-// Locates the real API specs (the read-only `shared/api-specs` folder beside the project, or CT_API_SPECS_DIR).
+// Locates the real API specs the emulators validate against: vendored in this package (`specs/`, see its
+// README), so the emulators work wherever the repository is cloned.
 import fs from 'node:fs';
 import path from 'node:path';
 
-export function apiSpecsDir(): string | undefined {
-  const candidates = [
-    process.env.CT_API_SPECS_DIR,
-    path.resolve(__dirname, '../../../shared/api-specs'),
-  ].filter((p): p is string => !!p);
-  return candidates.find((p) => fs.existsSync(p));
-}
+export const API_SPECS_DIR = path.resolve(__dirname, '../specs');
 
-/** The specs folder, or a clear error naming where it was looked for. */
+/** The specs folder, or a clear error if the package was installed without it. */
 export function requireApiSpecsDir(): string {
-  const dir = apiSpecsDir();
-  if (!dir) {
-    throw new Error(
-      'API specs not found: set CT_API_SPECS_DIR to the api-specs folder (expected ../shared/api-specs beside the project)',
-    );
-  }
-  return dir;
+  if (!fs.existsSync(API_SPECS_DIR)) throw new Error(`API specs not found: expected the vendored folder ${API_SPECS_DIR}`);
+  return API_SPECS_DIR;
 }

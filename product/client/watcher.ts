@@ -1,0 +1,138 @@
+// The commit watcher: follows SubscribeCommit on every pipeline's input branch (→ training) and output
+// branch (→ deployment cascade) and signals-with-start the right workflow.
+//
+// SubscribeCommit replays the branch's whole history on every (re)connect and has no resume token, so
+// the cursor lives in Temporal: the last commit the target workflow accepted. Replayed commits up to
+// and including it are skipped; the workflows also dedupe, so a commit is never processed twice.
+import type { Client } from '@temporalio/client';
+import type { PipelineSpec, RepoRef } from '../common/pipeline';
+import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../common/ids';
+import { repositoryStatusQuery, deployerStatusQuery } from '../workflows';
+import { signalDeploy, signalNewCommit } from './signals';
+import type { PachydermClient } from '../activities/pachyderm/client';
+import { repoOf } from '../activities/pachyderm/types';
+import { ErrorType } from '../common/errors';
+
+export interface WatcherOptions {
+  client: Client;
+  taskQueue: string;
+  pipelines: PipelineSpec[];
+  pachd: PachydermClient;
+  signal: AbortSignal;
+  log: (event: string, fields: Record<string, unknown>) => void;
+  /** Delay before reconnecting after the stream fails; doubles up to 30 s. */
+  retryDelayMs?: number;
+}
+
+interface Follow {
+  what: 'training' | 'deployment';
+  pipeline: PipelineSpec;
+  repo: RepoRef;
+  workflowId: string;
+  cursor(): Promise<string | null>;
+  forward(commit: string): Promise<void>;
+}
+
+/** Runs until `signal` aborts; returns once every stream is closed. */
+export async function runWatcher(opts: WatcherOptions): Promise<void> {
+  const follows: Follow[] = opts.pipelines.flatMap((pipeline): Follow[] => {
+    const repoWf = repositoryWorkflowId(pipeline.input);
+    const deployWf = deploymentQueueWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name);
+    return [
+      {
+        what: 'training',
+        pipeline,
+        repo: pipeline.input,
+        workflowId: repoWf,
+        cursor: () => lastAccepted(opts.client, repoWf, 'training'),
+        forward: async (commit) => void (await signalNewCommit(opts.client, opts.taskQueue, pipeline, commit)),
+      },
+      {
+        what: 'deployment',
+        pipeline,
+        repo: pipeline.output,
+        workflowId: deployWf,
+        cursor: () => lastAccepted(opts.client, deployWf, 'deployment'),
+        forward: async (commit) => void (await signalDeploy(opts.client, opts.taskQueue, pipeline, commit, 'cascade')),
+      },
+    ];
+  });
+  await Promise.all(follows.map((f) => followForever(f, opts)));
+}
+
+async function lastAccepted(client: Client, workflowId: string, what: Follow['what']): Promise<string | null> {
+  try {
+    const handle = client.workflow.getHandle(workflowId);
+    const status = what === 'training' ? await handle.query(repositoryStatusQuery) : await handle.query(deployerStatusQuery);
+    return status.accepted[status.accepted.length - 1] ?? null;
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return null;
+    // A closed workflow cannot answer queries from a worker-less state; then there is no cursor either.
+    if (/not found|closed|completed|terminated/i.test((err as Error).message)) return null;
+    throw err;
+  }
+}
+
+async function followForever(follow: Follow, opts: WatcherOptions): Promise<void> {
+  const base = opts.retryDelayMs ?? 1000;
+  let delay = base;
+  const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
+  while (!opts.signal.aborted) {
+    try {
+      await followOnce(follow, opts, () => (delay = base));
+    } catch (err) {
+      if (opts.signal.aborted) break;
+      // An output repo appears with a pipeline's first model: until then, check at the base pace rather than
+      // backing off, so the first cascade is not held up.
+      if (/not found/i.test((err as Error).message)) delay = base;
+      opts.log('watch.error', { what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
+    }
+    if (opts.signal.aborted) break;
+    await sleep(delay, opts.signal);
+    delay = Math.min(delay * 2, 30_000);
+  }
+}
+
+async function followOnce(follow: Follow, opts: WatcherOptions, connected: () => void): Promise<void> {
+  const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
+  const cursor = await follow.cursor();
+  let skipping = cursor !== null && (await commitExists(opts.pachd, follow.repo, cursor, opts.signal));
+  opts.log('watch.subscribe', { what: follow.what, repo: where, cursor, workflowId: follow.workflowId });
+  for await (const commit of subscribeCommits(opts.pachd, follow.repo, opts.signal)) {
+    connected();
+    if (skipping) {
+      if (commit === cursor) skipping = false;
+      continue;
+    }
+    await follow.forward(commit);
+    opts.log('watch.signal', { what: follow.what, repo: where, commit, workflowId: follow.workflowId });
+  }
+  throw new Error('SubscribeCommit stream ended');
+}
+
+async function commitExists(pachd: PachydermClient, repo: RepoRef, id: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    await pachd.inspectCommit({ repo: repoOf(repo.project, repo.repo), id }, undefined, undefined, signal);
+    return true;
+  } catch (err) {
+    if ((err as { type?: string }).type === ErrorType.NotFound) return false;
+    throw err;
+  }
+}
+
+/** Ids of the finished commits of a branch, replayed from the first, then live; ends only on error or abort. */
+async function* subscribeCommits(pachd: PachydermClient, repo: RepoRef, signal: AbortSignal): AsyncGenerator<string> {
+  for await (const info of pachd.subscribeCommit(repoOf(repo.project, repo.repo), repo.branch, signal)) {
+    if (info.commit.id) yield info.commit.id;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,119 @@
+// The CLI as a user runs it: a separate process, exit codes scripts can rely on, --json output.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createLocalEnv } from '../helpers/temporal';
+import { createFakeActivities, createFakeWorld } from '../helpers/fake-activities';
+import { repositoryWorkflowId, trainingWorkflowId } from '../../common/ids';
+
+const root = path.join(__dirname, '..', '..');
+const tsx = path.join(root, '..', 'node_modules', '.bin', 'tsx'); // hoisted to the workspace root
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-cli-'));
+const config = path.join(dir, 'pipelines.yaml');
+fs.writeFileSync(
+  config,
+  fs.readFileSync(path.join(root, '..', 'config', 'pipelines.example.yaml'), 'utf8').replace('pollInterval: 5s', 'pollInterval: 1s'),
+);
+
+/** Runs the CLI asynchronously: the in-process worker of the test must keep running meanwhile. */
+function ct(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      tsx,
+      [path.join(root, 'client', 'cli.ts'), ...args],
+      { encoding: 'utf8', env: { ...process.env, CT_TASK_QUEUE: 'cli-test', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.trim() }),
+    );
+  });
+}
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('--help, unknown commands and options, missing options', async () => {
+  expect(await ct(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Commands:') });
+  expect(await ct(['frobnicate'], { TEMPORAL_ADDRESS: '127.0.0.1:1' })).toMatchObject({ code: 2, stderr: 'error: unknown command "frobnicate" (see --help)' });
+  expect(await ct(['list', '--colour'])).toMatchObject({ code: 2 });
+  expect(await ct(['trigger', '--pipeline', 'shapes'])).toMatchObject({ code: 2, stderr: 'error: --config is required' });
+  expect(await ct(['trigger', '--config', config, '--pipeline', 'nope', '--commit', 'c'])).toMatchObject({
+    code: 2,
+    stderr: 'error: no pipeline named "nope" (known: shapes)',
+  });
+});
+
+test('a bad pipelines file is one clear line and exit code 2', async () => {
+  const bad = path.join(dir, 'bad.yaml');
+  fs.writeFileSync(bad, 'pipelines:\n  - name: x\n');
+  const r = await ct(['trigger', '--config', bad, '--pipeline', 'x', '--commit', 'c1'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  expect(r.code).toBe(2);
+  expect(r.stderr.split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(/^error: invalid pipelines config .*bad\.yaml: /);
+  for (const field of ['input', 'experiment', 'output', 'deployment']) expect(r.stderr).toContain(`$.pipelines[0].${field}: required`);
+});
+
+test('Temporal unreachable: exit code 1 and one line naming the address', async () => {
+  const r = await ct(['status', 'anything'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/^error: cannot reach Temporal at 127\.0\.0\.1:1/);
+  expect(r.stderr.split('\n')).toHaveLength(1);
+});
+
+describe('against a dev server', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await createLocalEnv();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  test('trigger, status, list, cancel', async () => {
+    const address = env.address;
+    const world = createFakeWorld();
+    world.holdExperiments = true;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'cli-test',
+      workflowsPath: require.resolve('../../workflows'),
+      activities: createFakeActivities(world),
+      maxHeartbeatThrottleInterval: '200ms', // cancellation arrives with the next heartbeat
+    });
+    await worker.runUntil(async () => {
+      const trigger = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', 'abc123', '--json'], { TEMPORAL_ADDRESS: address });
+      expect(trigger.code).toBe(0);
+      const repoId = repositoryWorkflowId({ project: 'default', repo: 'shapes', branch: 'master' });
+      expect(JSON.parse(trigger.stdout)).toEqual({ workflowId: repoId });
+
+      const trainingId = trainingWorkflowId('shapes', 'abc123');
+      let status: { state: string; status: { step: string | null; experiment: unknown } } | undefined;
+      for (let i = 0; i < 100; i++) {
+        const r = await ct(['status', trainingId, '--json'], { TEMPORAL_ADDRESS: address });
+        if (r.code === 0) {
+          status = JSON.parse(r.stdout);
+          if (status?.status.step === 'wait-experiment') break;
+        }
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      expect(status).toMatchObject({ state: 'RUNNING', status: { step: 'wait-experiment', experiment: { experimentId: 1, state: 'RUNNING' } } });
+
+      expect((await ct(['status', 'no-such-workflow'], { TEMPORAL_ADDRESS: address })).code).toBe(3);
+
+      // Visibility is eventually consistent: retry until the search attributes are indexed.
+      let listed: { workflowId: string; status: string }[] = [];
+      for (let i = 0; i < 50 && !listed.some((r) => r.workflowId === trainingId); i++) {
+        listed = JSON.parse((await ct(['list', '--repo', 'shapes', '--commit', 'abc123', '--json'], { TEMPORAL_ADDRESS: address })).stdout);
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      expect(listed).toEqual([expect.objectContaining({ workflowId: trainingId, status: 'RUNNING' })]);
+
+      const cancel = await ct(['cancel', trainingId, '--json'], { TEMPORAL_ADDRESS: address });
+      expect(cancel.code).toBe(0);
+      const result = await env.client.workflow.getHandle(trainingId).result().then(() => 'completed', (e: Error) => e.message);
+      expect(result).toMatch(/cancel/i);
+      expect(world.killed).toEqual([1]);
+      await env.client.workflow.getHandle(repoId).terminate('test done');
+    });
+  });
+});

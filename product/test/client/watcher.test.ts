@@ -1,0 +1,90 @@
+// The watcher against the Pachyderm emulator and a real dev server: every finished commit reaches its
+// workflow exactly once, across watcher restarts (SubscribeCommit replays history on every connect).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createLocalEnv } from '../helpers/temporal';
+import { createFakeActivities, createFakeWorld } from '../helpers/fake-activities';
+import { testPipeline } from '../helpers/pipeline';
+import { startPachydermEmulator, putFiles, type PachydermEmulator } from '@continuous-training/emulators/pachyderm';
+import { PachydermClient } from '../../activities/pachyderm/client';
+import { runWatcher } from '../../client/watcher';
+import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../../common/ids';
+import { deployerStatusQuery, repositoryStatusQuery } from '../../workflows';
+
+let env: TestWorkflowEnvironment;
+let pachd: PachydermEmulator;
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-watcher-'));
+
+beforeAll(async () => {
+  env = await createLocalEnv();
+  pachd = await startPachydermEmulator({ stateDir });
+});
+
+afterAll(async () => {
+  await pachd?.close();
+  await env?.teardown();
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('commits reach the repository and deployer workflows once each, across a watcher restart', async () => {
+  const world = createFakeWorld();
+  const pipeline = testPipeline({ training: { mode: 'per-commit', pollInterval: '1s', timeout: '1h' } });
+  const taskQueue = 'watcher-test';
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities: createFakeActivities(world) });
+  const events: string[] = [];
+  const startWatcher = () => {
+    const abort = new AbortController();
+    const done = runWatcher({
+      client: env.client,
+      taskQueue,
+      pipelines: [pipeline],
+      pachd: new PachydermClient({ pachyderm: { url: pachd.url }, timeoutMs: 10_000 }),
+      signal: abort.signal,
+      retryDelayMs: 100,
+      log: (event, fields) => events.push(`${event} ${JSON.stringify(fields)}`),
+    });
+    return { stop: async () => (abort.abort(), await done) };
+  };
+  const repo = env.client.workflow.getHandle(repositoryWorkflowId(pipeline.input));
+  const accepted = async () => (await repo.query(repositoryStatusQuery)).accepted;
+
+  await worker.runUntil(async () => {
+    const put = (name: string) => putFiles(pachd.url, pipeline.input.repo, pipeline.input.branch, { [`/${name}.txt`]: name });
+    const c1 = await put('a');
+    let watcher = startWatcher();
+    const c2 = await put('b');
+    await waitFor(async () => (await accepted()).length === 2, 'two commits accepted');
+    await watcher.stop();
+
+    const c3 = await put('c'); // lands while no watcher runs
+    watcher = startWatcher();
+    await waitFor(async () => (await accepted()).length === 3, 'the third commit');
+    const c4 = await put('d');
+    await waitFor(async () => (await accepted()).length === 4, 'the fourth commit');
+    await waitFor(async () => (await repo.query(repositoryStatusQuery)).processed === 4, 'four trainings');
+    expect(await accepted()).toEqual([c1, c2, c3, c4]);
+    // One training per commit: the restart replayed c1 and c2 without sending them again.
+    expect(world.experiments.map((e) => e.commit)).toEqual([c1, c2, c3, c4]);
+    expect(events.filter((e) => e.startsWith('watch.signal') && e.includes('"training"'))).toHaveLength(4);
+
+    // A commit in the output repo cascades into the deployer.
+    const out = await putFiles(pachd.url, pipeline.output.repo, pipeline.output.branch, { '/model-info.yaml': 'name: x' });
+    const deployer = env.client.workflow.getHandle(deploymentQueueWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name));
+    await waitFor(async () => (await deployer.query(deployerStatusQuery)).accepted.includes(out), 'the output commit at the deployer');
+    await watcher.stop();
+    await repo.terminate('test done');
+    await deployer.terminate('test done');
+  });
+});

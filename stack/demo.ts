@@ -1,0 +1,210 @@
+// The main command (`npm run demo`): the whole product on a laptop. It starts the Temporal dev server
+// (with its UI), the Pachyderm, Determined and Seldon Deploy emulators, the worker and the commit
+// watcher; then commits two batches of data and follows each through training, registration,
+// publishing, deployment and a prediction. State persists in .state/demo; Ctrl-C stops everything.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { startDevServer, type DevServer } from './scripts/dev-server';
+import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
+import { startLocalStack, type LocalStack } from './local-stack';
+import { demoPipeline } from './demo-pipeline';
+import { demoBatch, demoProbe, predict } from './demo-data';
+import { runWatcher } from 'continuous-training/client/watcher';
+import { createWorker } from 'continuous-training/worker/create-worker';
+import { putFiles } from 'continuous-training/client/put-files';
+import { PachydermClient } from 'continuous-training/activities/pachyderm/client';
+import { TASK_QUEUE, deploymentWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
+import type { TrainingResult, TrainingStatus } from 'continuous-training/workflows/training';
+import type { DeploymentResult, DeploymentStatus } from 'continuous-training/workflows/deployment';
+import type { StepRecord } from 'continuous-training/workflows/steps';
+
+const { values: args } = parseArgs({
+  options: {
+    'state-dir': { type: 'string', default: path.join(projectRoot, '.state', 'demo') },
+    exit: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (args.help) {
+  console.log(`npm run demo [-- --exit] [-- --state-dir DIR]
+  Runs the whole product locally and keeps it running until Ctrl-C (--exit: stop when done).
+  Ports: Temporal 7233, UI 8233, pachd 1659, Determined 8080, Seldon Deploy 8003
+  (override with CT_DEMO_TEMPORAL_PORT, CT_DEMO_UI_PORT, CT_DEMO_PACHD_PORT, CT_DEMO_DET_PORT, CT_DEMO_SELDON_PORT).`);
+  process.exit(0);
+}
+
+const stateDir = path.resolve(args['state-dir']!);
+const port = (name: string, def: number) => Number(process.env[name] ?? def);
+const say = (line: string) => console.log(line);
+const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+
+async function main(): Promise<void> {
+  fs.mkdirSync(stateDir, { recursive: true });
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const cleanups: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    say(dim('stopping…'));
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(`cleanup: ${(err as Error).message}`));
+  };
+  const interrupted = new Promise<void>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+  });
+
+  try {
+    say(bold('Continuous training demo') + dim(`  (state in ${path.relative(process.cwd(), stateDir) || stateDir})`));
+    const fresh = !fs.existsSync(path.join(stateDir, 'temporal.db'));
+    const dev: DevServer = await startDevServer({
+      dbFile: path.join(stateDir, 'temporal.db'),
+      port: port('CT_DEMO_TEMPORAL_PORT', 7233),
+      uiPort: port('CT_DEMO_UI_PORT', 8233),
+      logFile: path.join(stateDir, 'temporal.log'),
+    });
+    cleanups.push(() => dev.stop());
+    say(`✔ Temporal dev server ${dev.address} ${fresh ? '(new state)' : '(reusing persisted state)'}; UI ${dev.uiUrl}`);
+
+    const stack: LocalStack = await startLocalStack({
+      stateDir,
+      ports: { pachd: port('CT_DEMO_PACHD_PORT', 1659), determined: port('CT_DEMO_DET_PORT', 8080), seldon: port('CT_DEMO_SELDON_PORT', 8003) },
+      log: fs.createWriteStream(path.join(stateDir, 'emulators.log'), { flags: 'a' }),
+    });
+    cleanups.push(() => stack.close());
+    say(`✔ emulators: Pachyderm ${stack.pachd.url}, Determined ${stack.determined.url}, Seldon Deploy ${stack.seldon.url}`);
+
+    const nativeConnection = await NativeConnection.connect({ address: dev.address });
+    cleanups.push(() => nativeConnection.close());
+    const worker = await createWorker({ connection: nativeConnection, namespace: 'default', taskQueue: TASK_QUEUE, connections: stack.connections });
+    const workerRun = worker.run();
+    cleanups.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
+    });
+    const connection = await Connection.connect({ address: dev.address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, namespace: 'default' });
+    say(`✔ worker polling task queue "${TASK_QUEUE}"`);
+
+    const pipeline = demoPipeline(stack.experimentRepo);
+    const abort = new AbortController();
+    const watching = runWatcher({
+      client,
+      taskQueue: TASK_QUEUE,
+      pipelines: [pipeline],
+      pachd: new PachydermClient(stack.connections),
+      signal: abort.signal,
+      log: (event, fields) => {
+        // The output repo appears with the first published model; until then the watcher just retries.
+        if (event === 'watch.error' && !/not found/.test(String(fields.error))) say(dim(`  watcher: ${String(fields.error)} (retrying)`));
+      },
+    });
+    cleanups.push(async () => {
+      abort.abort();
+      await watching;
+    });
+    say(`✔ watcher following ${pipeline.input.repo}@${pipeline.input.branch} (training) and ${pipeline.output.repo}@${pipeline.output.branch} (deployment)`);
+
+    const link = (workflowId: string) => `${dev.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
+    const committed = loadCommitted();
+    const probe = demoProbe('triangle');
+    for (const batch of [1, 2] as const) {
+      say('');
+      let commit = committed[batch];
+      if (commit) {
+        say(bold(`Batch ${batch}`) + ` already committed as ${commit} in an earlier run`);
+      } else {
+        const files = demoBatch(batch);
+        commit = await putFiles(new PachydermClient(stack.connections), {
+          repo: pipeline.input.repo,
+          branch: pipeline.input.branch,
+          files,
+          description: `demo batch ${batch}`,
+          createRepo: true,
+        });
+        committed[batch] = commit;
+        saveCommitted(committed);
+        say(bold(`Batch ${batch}`) + `: committed ${Object.keys(files).length} files to ${pipeline.input.repo}@${pipeline.input.branch} as ${commit}`);
+      }
+      const trainingId = trainingWorkflowId(pipeline.modelName, commit);
+      say(`  training run: ${link(trainingId)}`);
+      const training = await follow<TrainingStatus, TrainingResult>(client, trainingId, (s) => (s.experiment ? `experiment ${s.experiment.experimentId} ${s.experiment.state}` : null));
+      if (training.status !== 'trained') {
+        say(`  training skipped: ${training.reason}`);
+        continue;
+      }
+      const deployId = deploymentWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name, training.outputCommit);
+      say(`  deployment run: ${link(deployId)}`);
+      const deployed = await follow<DeploymentStatus, DeploymentResult>(client, deployId, () => null);
+      if (deployed.status !== 'deployed') throw new Error(`deployment of batch ${batch} did not succeed: ${JSON.stringify(deployed)}`);
+      const answer = await predict(stack.seldon.url, pipeline.deployment.namespace, pipeline.deployment.name, probe);
+      const probs = Object.entries(answer.probabilities).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+      say(`  ✔ prediction for a triangle image from model version ${answer.registryVersion}: ${bold(answer.label)} (${probs})`);
+    }
+
+    say('');
+    say(`Done. Runs in the Temporal UI: ${dev.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`CtPipeline="${pipeline.name}"`)}`);
+    say(
+      `Predict yourself: .venv/bin/python experiments/shapes/make_dataset.py --probe square | curl -s -X POST ` +
+        `${stack.seldon.url}/seldon/${pipeline.deployment.namespace}/${pipeline.deployment.name}/api/v1.0/predictions -H 'content-type: application/json' -d @-`,
+    );
+    if (!args.exit) {
+      say(dim('Everything keeps running; Ctrl-C stops it all.'));
+      await interrupted;
+    }
+  } finally {
+    await stopAll();
+  }
+}
+
+/** Waits for a run, printing each step as it finishes (and `extra` lines as they change), then returns its result. */
+async function follow<S extends { steps: StepRecord[] }, R>(client: Client, workflowId: string, extra: (s: S) => string | null): Promise<R> {
+  const handle = client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + 10 * 60_000;
+  let printed = 0;
+  let lastExtra: string | null = null;
+  for (;;) {
+    try {
+      const status = await handle.query<S>('status');
+      for (const step of status.steps.slice(printed)) {
+        if (!step.outcome) break;
+        say(`    ${step.outcome === 'ok' ? '✔' : '✘'} ${step.name.padEnd(18)} ${step.detail ?? ''} ${dim(`${step.durationMs} ms`)}`);
+        printed++;
+      }
+      const e = extra(status);
+      if (e && e !== lastExtra) say(dim(`      ${e}`));
+      lastExtra = e;
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') return (await handle.result()) as R;
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name !== 'WorkflowNotFoundError' && !/not found/i.test((err as Error).message)) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`${workflowId} did not finish within 10 minutes`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+function loadCommitted(): Record<number, string> {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(stateDir, 'batches.json'), 'utf8')) as Record<number, string>;
+  } catch {
+    return {};
+  }
+}
+
+function saveCommitted(committed: Record<number, string>): void {
+  fs.writeFileSync(path.join(stateDir, 'batches.json'), JSON.stringify(committed, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
