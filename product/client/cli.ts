@@ -2,21 +2,17 @@
 // `ct`: the command line of the product (`ct --help`; from a clone: `npm run ct -- --help`).
 // Exit codes: 0 success, 1 failure (a run failed, a system is unreachable), 2 bad usage or config,
 // 3 not found. Errors are one line on stderr; --json prints machine-readable results on stdout.
+// Only what a command needs is loaded: `ct --help` loads no Temporal or HTTP client (bench/cli-startup.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { loadPipelinesConfig, findPipeline, PipelinesConfigError, UnknownPipelineError } from './pipelines-config';
-import { connectPachd, connectTemporal } from './connect';
-import { signalDeploy, signalNewCommit } from './signals';
-import { runWatcher } from './watcher';
-import { putFiles, type FileSource } from './put-files';
-import { pauseSignal, resumeSignal } from '../workflows';
-import { repositoryWorkflowId } from '../common/ids';
+import { NotFoundError, UsageError, need, out } from './cli-support';
+import type { FileSource } from './put-files';
 
 const HELP = `ct — continuous training on Temporal
 
-Usage: npx tsx client/cli.ts <command> [options]
+Usage: ct <command> [options]
 
 Commands:
   trigger  --config F --pipeline P --commit ID   train pipeline P on input commit ID (signal-with-start)
@@ -32,23 +28,9 @@ Commands:
   put      --repo R [--branch B] [--project P] [--dest DIR] PATH...
                                                  commit files into Pachyderm (PACHD_URL, PACHD_TOKEN) as one commit
 
-Options: --json (machine-readable output), --help.
+Options: --json (machine-readable output), --help, --version.
 Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CT_TASK_QUEUE, TEMPORAL_TLS_*, TEMPORAL_API_KEY.
 Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 not found.`;
-
-class UsageError extends Error {}
-
-type Options = Record<string, string | boolean | undefined>;
-
-function need(opts: Options, name: string): string {
-  const v = opts[name];
-  if (typeof v !== 'string' || !v) throw new UsageError(`--${name} is required`);
-  return v;
-}
-
-function out(json: boolean, value: unknown, text: string): void {
-  console.log(json ? JSON.stringify(value, null, 2) : text);
-}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -69,10 +51,15 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
     },
   });
   const [command, ...rest] = positionals;
   const json = !!values.json;
+  if (values.version) {
+    console.log(version());
+    return 0;
+  }
   if (values.help || !command) {
     console.log(HELP);
     return values.help ? 0 : 2;
@@ -82,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
     if (rest.length === 0) throw new UsageError('put needs at least one PATH');
     const files: Record<string, FileSource> = {};
     for (const p of rest) collectFiles(p, values.dest ?? '/', files);
+    const [{ putFiles }, { connectPachd }] = await Promise.all([import('./put-files'), import('./connect')]);
     const commit = await putFiles(connectPachd(), {
       project: values.project ?? 'default',
       repo: need(values, 'repo'),
@@ -96,109 +84,23 @@ async function main(argv: string[]): Promise<number> {
   const needsConfig = ['trigger', 'deploy', 'pause', 'resume', 'watch'].includes(command);
   if (!needsConfig && !['status', 'list', 'cancel'].includes(command)) throw new UsageError(`unknown command "${command}" (see --help)`);
   const configured = needsConfig ? loadPipelinesConfig(need(values, 'config')) : [];
-  const pipelines = () => configured;
   if (['trigger', 'deploy', 'pause', 'resume'].includes(command)) {
     findPipeline(configured, need(values, 'pipeline'));
     if (command === 'trigger') need(values, 'commit');
     if (command === 'deploy') need(values, 'output-commit');
   }
   if (['status', 'cancel'].includes(command) && !rest[0]) throw new UsageError(`${command} needs a WORKFLOW_ID`);
-  const temporal = await connectTemporal();
-  try {
-    const { client, config } = temporal;
-    switch (command) {
-      case 'trigger': {
-        const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-        const workflowId = await signalNewCommit(client, config.taskQueue, pipeline, need(values, 'commit'));
-        out(json, { workflowId }, `signalled ${workflowId} with commit ${values.commit}`);
-        return 0;
-      }
-      case 'deploy': {
-        const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-        const workflowId = await signalDeploy(client, config.taskQueue, pipeline, need(values, 'output-commit'), 'manual');
-        out(json, { workflowId }, `asked ${workflowId} to deploy ${values['output-commit']}`);
-        return 0;
-      }
-      case 'pause':
-      case 'resume': {
-        const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-        const workflowId = repositoryWorkflowId(pipeline.input);
-        await client.workflow.getHandle(workflowId).signal(command === 'pause' ? pauseSignal : resumeSignal);
-        out(json, { workflowId, paused: command === 'pause' }, `${workflowId} ${command}d`);
-        return 0;
-      }
-      case 'status': {
-        const workflowId = rest[0];
-        if (!workflowId) throw new UsageError('status needs a WORKFLOW_ID');
-        const handle = client.workflow.getHandle(workflowId);
-        const description = await handle.describe();
-        let status: unknown = null;
-        try {
-          status = await handle.query('status');
-        } catch (err) {
-          status = { unavailable: (err as Error).message.split('\n')[0] };
-        }
-        out(
-          json,
-          { workflowId, runId: description.runId, type: description.type, state: description.status.name, status },
-          `${workflowId} (${description.type}) ${description.status.name}\n${JSON.stringify(status, null, 2)}`,
-        );
-        return 0;
-      }
-      case 'list': {
-        const clauses: string[] = [];
-        const add = (attr: string, v: string | boolean | undefined) => {
-          if (typeof v === 'string') clauses.push(`${attr} = '${v.replace(/'/g, "\\'")}'`);
-        };
-        add('CtPipeline', values.pipeline);
-        add('CtRepo', values.repo);
-        add('CtCommit', values.commit);
-        add('CtModelName', values.model);
-        add('CtStep', values.step);
-        if (values.query) clauses.push(`(${values.query})`);
-        const limit = Number(values.limit ?? 50);
-        if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
-        const runs: { workflowId: string; type: string; status: string; start: string; step?: unknown }[] = [];
-        for await (const wf of client.workflow.list({ query: clauses.join(' AND ') || undefined })) {
-          runs.push({
-            workflowId: wf.workflowId,
-            type: wf.type,
-            status: wf.status.name,
-            start: wf.startTime.toISOString(),
-            step: wf.searchAttributes?.CtStep?.[0],
-          });
-          if (runs.length >= limit) break;
-        }
-        out(json, runs, runs.map((r) => `${r.start}  ${r.status.padEnd(10)} ${r.type.padEnd(20)} ${r.workflowId}${r.step ? `  [${String(r.step)}]` : ''}`).join('\n') || 'no runs');
-        return 0;
-      }
-      case 'cancel': {
-        const workflowId = rest[0];
-        if (!workflowId) throw new UsageError('cancel needs a WORKFLOW_ID');
-        await client.workflow.getHandle(workflowId).cancel();
-        out(json, { workflowId, cancelled: true }, `cancellation requested for ${workflowId}`);
-        return 0;
-      }
-      case 'watch': {
-        const list = pipelines();
-        const abort = new AbortController();
-        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
-        await runWatcher({
-          client,
-          taskQueue: config.taskQueue,
-          pipelines: list,
-          pachd: connectPachd(),
-          signal: abort.signal,
-          log: (event, fields) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields })),
-        });
-        return 0;
-      }
-      default:
-        throw new UsageError(`unknown command "${command}" (see --help)`);
-    }
-  } finally {
-    await temporal.close();
+  const { runTemporalCommand } = await import('./temporal-commands');
+  return runTemporalCommand(command, rest, values, configured);
+}
+
+/** The product's version, from its package.json (beside the sources, or above build/ when compiled). */
+function version(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    const file = path.join(__dirname, rel);
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
   }
+  return 'unknown';
 }
 
 /** Files under `p` (a file or a directory), keyed by their Pachyderm path under `dest`. */
@@ -221,7 +123,7 @@ main(process.argv.slice(2)).then(
     const code = (err as { code?: unknown }).code;
     const badArgs = typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
     if (err instanceof UsageError || err instanceof PipelinesConfigError || err instanceof UnknownPipelineError || badArgs) process.exit(2);
-    if (err instanceof WorkflowNotFoundError) process.exit(3);
+    if (err instanceof NotFoundError) process.exit(3);
     process.exit(1);
   },
 );

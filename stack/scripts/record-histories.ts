@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   const env = await createLocalEnv();
   try {
     await recordWithFakeActivities(env.client, (taskQueue, activities) =>
-      Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../workflows'), activities }),
+      Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('continuous-training/workflows'), activities }),
     );
     await recordWithRealActivities(env.client, env.nativeConnection);
   } finally {

@@ -212,10 +212,11 @@ describe('docker-compose.yml', () => {
           if (!fs.existsSync(path.resolve(root, source))) problems.push(`${name}: mounted path ${source} does not exist`);
         } else if (!named.has(source)) problems.push(`${name}: volume ${source} is not declared under volumes:`);
       }
-      // Our image's TypeScript entry points (npx tsx <file>) are files of this repository.
+      // The emulators' TypeScript entry points (node --import tsx <file>, from their package) are files of this repository.
       const command = svc.command ?? [];
       const tsx = command.indexOf('tsx');
-      if (tsx >= 0 && !fs.existsSync(path.join(root, command[tsx + 1]))) problems.push(`${name}: ${command[tsx + 1]} does not exist`);
+      const entry = tsx >= 0 ? path.join(root, 'emulators', command[tsx + 1]) : undefined;
+      if (entry && !fs.existsSync(entry)) problems.push(`${name}: ${command[tsx + 1]} does not exist`);
     }
     expect(problems).toEqual([]);
     // The shell scripts the admin-tools containers run are POSIX sh with `set -eu`.

@@ -38,7 +38,7 @@ maybe('Temporal UI', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowsPath: require.resolve('continuous-training/workflows'),
       activities: createFakeActivities(world),
     });
     const client = env.client;

@@ -16,7 +16,7 @@ import yaml
 from determined.common.api import errors
 from determined.experimental import client
 
-EXPERIMENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "experiments", "shapes")
+EXPERIMENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "experiments", "shapes")
 
 
 def main() -> int:

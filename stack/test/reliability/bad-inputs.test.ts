@@ -243,7 +243,7 @@ beforeAll(async () => {
       determinedDelays: { queuedMs: 50, pullingMs: 50, startingMs: 50, runningMs: 300 },
       seldonAvailableDelayMs: 200,
     }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('continuous-training/workflows') }),
   ]);
   crashDir = path.join(tb.stateDir, 'crash-markers');
   fs.mkdirSync(crashDir);
