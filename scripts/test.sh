@@ -2,14 +2,30 @@
 # The test command: installs what is missing (scripts/setup.sh), type-checks, lints, then runs the
 # whole jest suite (real Temporal servers, the emulators, the Python clients) and prints one summary
 # line, `N passed, N failed`. Extra arguments go to jest (e.g. a test path).
+#   --quick   the developers' fast loop (`npm run test:quick`): type-check, then the product's unit,
+#             workflow (time-skipping server), replay and activity tests; no lint, no system suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh --for-tests
+quick=false
+if [[ "${1:-}" == "--quick" ]]; then
+  quick=true
+  shift
+fi
+
+if $quick; then
+  bash scripts/setup.sh
+else
+  bash scripts/setup.sh --for-tests
+fi
 echo "[test] type-checking" >&2
 npx tsc --noEmit -p .
-echo "[test] linting" >&2
-npx eslint .
+if $quick; then
+  set -- product/test/workflows product/test/replay product/test/activities product/test/client/pipelines-config.test.ts "$@"
+else
+  echo "[test] linting" >&2
+  npx eslint .
+fi
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

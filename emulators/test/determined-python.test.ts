@@ -7,7 +7,7 @@ import yaml from 'js-yaml';
 import { startDeterminedEmulator, type RunningDeterminedEmulator } from '../determined';
 
 const PYTHON = path.resolve(__dirname, '../../.venv/bin/python');
-const SCRIPT = path.resolve(__dirname, '../python/determined_client.py');
+const SCRIPT = path.resolve(__dirname, 'python/determined_client.py');
 const hasPython = fs.existsSync(PYTHON);
 if (!hasPython && process.env.CI === 'true') throw new Error(`${PYTHON} is missing: run bash scripts/setup.sh`);
 const maybe = hasPython ? describe : describe.skip;

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { startPachydermEmulator, type PachydermEmulator } from '../pachyderm';
 
 const PYTHON = path.resolve(__dirname, '../../.venv/bin/python');
-const SCRIPT = path.resolve(__dirname, '../python/pachyderm_client.py');
+const SCRIPT = path.resolve(__dirname, 'python/pachyderm_client.py');
 const hasPython = fs.existsSync(PYTHON);
 if (!hasPython && process.env.CI === 'true') throw new Error(`${PYTHON} is missing: run bash scripts/setup.sh`);
 const maybe = hasPython ? describe : describe.skip;
