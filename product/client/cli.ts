@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     if (rest.length === 0) throw new UsageError('put needs at least one PATH');
     const files: Record<string, FileSource> = {};
     for (const p of rest) collectFiles(p, values.dest ?? '/', files);
-    const [{ putFiles }, { connectPachd }] = await Promise.all([import('./put-files'), import('./connect')]);
+    const [{ putFiles }, { connectPachd }] = await Promise.all([import('./put-files'), import('./connect-pachd')]);
     const commit = await putFiles(connectPachd(), {
       project: values.project ?? 'default',
       repo: need(values, 'repo'),

@@ -1,8 +1,7 @@
-// Connects the CLI and the watcher from the environment: Temporal (worker/temporal-config.ts), failing in one
-// clear line, and pachd.
+// Connects the CLI and the watcher to Temporal from the environment (worker/temporal-config.ts), failing in one
+// clear line.
 import { Client, Connection } from '@temporalio/client';
 import { connectionOptions, loadTemporalConfig, type TemporalConfig } from '../worker/temporal-config';
-import { PachydermClient } from '../activities/pachyderm/client';
 
 export interface Connected {
   client: Client;
@@ -25,13 +24,3 @@ export async function connectTemporal(env: Record<string, string | undefined> = 
   };
 }
 
-/** A pachd client from PACHD_URL and PACHD_TOKEN (and CT_HTTP_TIMEOUT_MS, CT_TLS_CA_FILE, CT_TLS_INSECURE). */
-export function connectPachd(env: Record<string, string | undefined> = process.env): PachydermClient {
-  const timeoutMs = Number(env.CT_HTTP_TIMEOUT_MS || 30_000);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new Error(`CT_HTTP_TIMEOUT_MS must be a whole number of ms >= 100 (got "${env.CT_HTTP_TIMEOUT_MS}")`);
-  return new PachydermClient({
-    pachyderm: { url: (env.PACHD_URL || 'http://localhost:1659').replace(/\/+$/, ''), token: env.PACHD_TOKEN || undefined },
-    timeoutMs,
-    tls: { caFile: env.CT_TLS_CA_FILE || undefined, insecureSkipVerify: env.CT_TLS_INSECURE === 'true' },
-  });
-}

@@ -1,12 +1,11 @@
-// The commands of `ct` that talk to Temporal, loaded only when one of them runs (cli.ts).
+// The commands of `ct` that talk to Temporal, loaded only when one of them runs (cli.ts). The workflow
+// definitions (and @temporalio/workflow with them) are loaded only by the commands that start or signal
+// workflows, so `ct status`, `list` and `cancel` start faster (bench/cli-startup.ts).
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { PipelineSpec } from '../common/pipeline';
 import { repositoryWorkflowId } from '../common/ids';
-import { pauseSignal, resumeSignal } from '../workflows';
 import { findPipeline } from './pipelines-config';
-import { connectPachd, connectTemporal } from './connect';
-import { signalDeploy, signalNewCommit } from './signals';
-import { runWatcher } from './watcher';
+import { connectTemporal } from './connect';
 import { NotFoundError, UsageError, need, out, type Options } from './cli-support';
 
 export async function runTemporalCommand(command: string, rest: string[], values: Options, configured: PipelineSpec[]): Promise<number> {
@@ -26,12 +25,14 @@ export async function runTemporalCommand(command: string, rest: string[], values
       switch (command) {
         case 'trigger': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
+          const { signalNewCommit } = await import('./signals');
           const workflowId = await signalNewCommit(client, config.taskQueue, pipeline, need(values, 'commit'));
           out(json, { workflowId }, `signalled ${workflowId} with commit ${values.commit}`);
           return 0;
         }
         case 'deploy': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
+          const { signalDeploy } = await import('./signals');
           const workflowId = await signalDeploy(client, config.taskQueue, pipeline, need(values, 'output-commit'), 'manual');
           out(json, { workflowId }, `asked ${workflowId} to deploy ${values['output-commit']}`);
           return 0;
@@ -40,6 +41,7 @@ export async function runTemporalCommand(command: string, rest: string[], values
         case 'resume': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
           const workflowId = repositoryWorkflowId(pipeline.input);
+          const { pauseSignal, resumeSignal } = await import('../workflows');
           await client.workflow.getHandle(workflowId).signal(command === 'pause' ? pauseSignal : resumeSignal);
           out(json, { workflowId, paused: command === 'pause' }, `${workflowId} ${command}d`);
           return 0;
@@ -100,6 +102,7 @@ export async function runTemporalCommand(command: string, rest: string[], values
           const list = pipelines();
           const abort = new AbortController();
           for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
+          const [{ runWatcher }, { connectPachd }] = await Promise.all([import('./watcher'), import('./connect-pachd')]);
           await runWatcher({
             client,
             taskQueue: config.taskQueue,
