@@ -301,7 +301,7 @@ export class RolloutController {
   }
 
   /** Writes a status (and a new resourceVersion) and persists it. */
-  setStatus(record: StoredDeployment, state: DeploymentState, description?: string): void {
+  private setStatus(record: StoredDeployment, state: DeploymentState, description?: string): void {
     record.resource.status = buildStatus(record.resource, state, {
       description,
       serving: record.serving !== undefined,
