@@ -4,7 +4,7 @@ import type { Handler, RequestContext } from '../common/router';
 import { readJson } from '../common/body';
 import type { ExpconfValidator } from './expconf';
 import type { RunManager } from './runs';
-import type { MasterStore, UserRecord } from './store';
+import type { ExperimentRecord, MasterStore, TrialRecord, UserRecord } from './store';
 import { apiError } from './errors';
 
 export const PASSWORD_SALT = 'GubPEmmotfiK9TMD6Zdw';
@@ -24,12 +24,15 @@ export function hashPassword(password: string): string {
   return password ? crypto.createHash('sha512').update(PASSWORD_SALT + password).digest('hex') : '';
 }
 
-/** The token from `Authorization: Bearer` or, failing that, the `auth` cookie (as the master does). */
+/**
+ * The token from `Authorization: Bearer` or, failing that, the `auth` cookie (as the master does); '' for an
+ * Authorization header that is not a bearer token (no session has it), undefined when there is none.
+ */
 export function tokenOf(ctx: RequestContext): string | undefined {
   const header = ctx.req.headers.authorization;
   if (header) {
     const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-    return m ? m[1] : undefined;
+    return m ? m[1] : '';
   }
   const cookie = ctx.req.headers.cookie ?? '';
   for (const part of cookie.split(';')) {
@@ -39,13 +42,15 @@ export function tokenOf(ctx: RequestContext): string | undefined {
   return undefined;
 }
 
+/** grpcutil.GetUser: no token 401 "token missing", an unknown one 401, an inactive user's 403. */
 export function authed(master: MasterContext, handler: AuthedHandler): Handler {
   return (ctx) => {
     const token = tokenOf(ctx);
-    if (!token) throw apiError('Unauthenticated', 'invalid credentials');
+    if (token === undefined) throw apiError('Unauthenticated', 'token missing');
     const session = master.store.state.sessions.find((s) => s.token === token);
     const user = session && master.store.user(session.userId);
-    if (!user || !user.active) throw apiError('Unauthenticated', 'invalid credentials');
+    if (!user) throw apiError('Unauthenticated', 'invalid credentials');
+    if (!user.active) throw apiError('PermissionDenied', 'user does not have permission');
     return handler(ctx, user);
   };
 }
@@ -73,3 +78,17 @@ export function enumParam<T extends string>(value: string | null, name: string, 
 
 export const ORDER_BY = ['ORDER_BY_UNSPECIFIED', 'ORDER_BY_ASC', 'ORDER_BY_DESC'] as const;
 export type OrderBy = (typeof ORDER_BY)[number];
+
+/** The experiment a path parameter names, or a 404 (deleted experiments are gone). */
+export function experimentOr404(store: MasterStore, id: string): ExperimentRecord {
+  const exp = store.experiment(intParam(id, 'experimentId'));
+  if (!exp || exp.state === 'STATE_DELETED') throw apiError('NotFound', `experiment not found: ${id}`);
+  return exp;
+}
+
+/** The trial a path parameter names, or a 404. */
+export function trialOr404(store: MasterStore, id: string): TrialRecord {
+  const trial = store.trial(intParam(id, 'trialId'));
+  if (!trial) throw apiError('NotFound', `trial not found: ${id}`);
+  return trial;
+}

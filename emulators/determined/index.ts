@@ -14,6 +14,7 @@ import { addAuthRoutes } from './routes/auth';
 import { addExperimentRoutes } from './routes/experiments';
 import { addCheckpointRoutes } from './routes/checkpoints';
 import { addModelRoutes } from './routes/models';
+import { addTrialRoutes } from './routes/trials';
 import { addControlRoutes, validateOutcomeRules } from './routes/control';
 
 export type { RunDelays } from './runs';
@@ -23,6 +24,10 @@ export interface DeterminedUser {
   username: string;
   password: string;
   admin?: boolean;
+  /** Default true; an inactive user's login gets 403 "user is not active". */
+  active?: boolean;
+  /** Default false; a remote (SSO-only) user's password login gets 401, like a wrong password. */
+  remote?: boolean;
 }
 
 export interface DeterminedEmulatorOptions {
@@ -87,6 +92,7 @@ export async function startDeterminedEmulator(opts: DeterminedEmulatorOptions = 
   const router = new Router();
   addAuthRoutes(router, master);
   addExperimentRoutes(router, master);
+  addTrialRoutes(router, master);
   addCheckpointRoutes(router, master);
   addModelRoutes(router, master);
   addControlRoutes(router, master);
@@ -119,11 +125,8 @@ function upsertUsers(store: MasterStore, users: DeterminedUser[]): void {
   for (const u of users) {
     if (!u.username || typeof u.password !== 'string') throw new Error(`invalid user ${JSON.stringify(u.username)}: username and password are required`);
     const existing = store.state.users.find((x) => x.username === u.username);
-    if (existing) {
-      existing.password = u.password;
-      existing.admin = !!u.admin;
-    } else {
-      store.state.users.push({ id: store.nextId('user'), username: u.username, password: u.password, admin: !!u.admin, active: true, displayName: '' });
-    }
+    const settings = { password: u.password, admin: !!u.admin, active: u.active ?? true, remote: !!u.remote };
+    if (existing) Object.assign(existing, settings);
+    else store.state.users.push({ id: store.nextId('user'), username: u.username, displayName: '', ...settings });
   }
 }

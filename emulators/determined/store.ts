@@ -32,6 +32,8 @@ export interface UserRecord {
   password: string;
   admin: boolean;
   active: boolean;
+  /** A user that exists only for SSO/SCIM: password login is refused. Absent in older state files. */
+  remote?: boolean;
   displayName: string;
 }
 

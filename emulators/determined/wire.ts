@@ -21,7 +21,7 @@ export function userJson(u: UserRecord): Record<string, unknown> {
     agentUserGroup: null,
     displayName: u.displayName,
     modifiedAt: '2024-01-01T00:00:00Z',
-    remote: false,
+    remote: !!u.remote,
   };
 }
 
@@ -125,9 +125,21 @@ export function jobSummaryJson(e: ExperimentRecord): Record<string, unknown> | n
   return { state: scheduled ? 'STATE_SCHEDULED' : 'STATE_QUEUED', jobsAhead: 0 };
 }
 
-function metricsWorkload(r: MetricsReport | undefined): Record<string, unknown> | null {
-  if (!r) return null;
+/** trialv1.MetricsWorkload: one training or validation report. */
+export function metricsWorkloadJson(r: MetricsReport): Record<string, unknown> {
   return { endTime: r.time, metrics: { avgMetrics: r.metrics, batchMetrics: [] }, numInputs: 0, totalBatches: r.steps };
+}
+
+/** trialv1.CheckpointWorkload: a checkpoint as a trial's workloads and its bestCheckpoint show it. */
+export function checkpointWorkloadJson(c: CheckpointRecord): Record<string, unknown> {
+  return {
+    uuid: c.uuid,
+    endTime: c.reportTime,
+    state: c.state,
+    resources: Object.fromEntries(Object.entries(c.resources).map(([k, v]) => [k, String(v)])),
+    totalBatches: Number(c.metadata.steps_completed ?? 0),
+    metadata: c.metadata,
+  };
 }
 
 export function trialJson(store: MasterStore, t: TrialRecord): Record<string, unknown> {
@@ -152,18 +164,9 @@ export function trialJson(store: MasterStore, t: TrialRecord): Record<string, un
     restarts: t.restarts,
     hparams: t.hparams,
     totalBatchesProcessed: t.totalBatchesProcessed,
-    bestValidation: metricsWorkload(bestValidation),
-    latestValidation: metricsWorkload(latest),
-    bestCheckpoint: bestCheckpoint
-      ? {
-          uuid: bestCheckpoint.uuid,
-          endTime: bestCheckpoint.reportTime,
-          state: bestCheckpoint.state,
-          resources: Object.fromEntries(Object.entries(bestCheckpoint.resources).map(([k, v]) => [k, String(v)])),
-          totalBatches: Number(bestCheckpoint.metadata.steps_completed ?? 0),
-          metadata: bestCheckpoint.metadata,
-        }
-      : null,
+    bestValidation: bestValidation ? metricsWorkloadJson(bestValidation) : null,
+    latestValidation: latest ? metricsWorkloadJson(latest) : null,
+    bestCheckpoint: bestCheckpoint ? checkpointWorkloadJson(bestCheckpoint) : null,
     runnerState: '',
     wallClockTime: t.endTime ? (Date.parse(t.endTime) - Date.parse(t.startTime)) / 1000 : 0,
     warmStartCheckpointUuid: t.warmStartCheckpointUuid,
@@ -212,13 +215,4 @@ export function modelVersionJson(store: MasterStore, v: ModelVersionRecord): Rec
     labels: v.labels,
     notes: v.notes,
   };
-}
-
-/** Applies offset/limit (limit 0 = all; negative offset counts from the end, as the master does). */
-export function paginate<T>(items: T[], offset: number, limit: number): { page: T[]; pagination: Record<string, number> } {
-  const total = items.length;
-  let start = offset < 0 ? Math.max(0, total + offset) : Math.min(offset, total);
-  if (start > total) start = total;
-  const end = limit > 0 ? Math.min(total, start + limit) : total;
-  return { page: items.slice(start, end), pagination: { offset, limit, startIndex: start, endIndex: end, total } };
 }

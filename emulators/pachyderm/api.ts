@@ -65,7 +65,8 @@ export class PfsApi {
       },
       'pfs_v2.API/DeleteRepo': async (req) => {
         const { project, repo } = repoFrom(req.repo, 'repo');
-        return { deleted: s.deleteRepo(project, repo, req.force === true) };
+        // `force` only matters for repos with provenance, which the emulator has none of.
+        return { deleted: s.deleteRepo(project, repo) };
       },
       'pfs_v2.API/CreateBranch': async (req) => {
         const b = branchFrom(req.branch, 'branch');

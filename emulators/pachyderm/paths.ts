@@ -66,9 +66,10 @@ export function baseName(key: string): string {
 
 /**
  * Compiles a pachd glob (doublestar semantics: `*` and `?` stay within a segment, `**` crosses
- * segments, `[...]` classes, `{a,b}` alternatives) into a matcher of cleaned paths.
+ * segments, `[...]` classes, `{a,b}` alternatives) into a matcher of index keys (files `/a`,
+ * directories `/a/`, the root `/`).
  */
-export function globMatcher(pattern: string): (p: string) => boolean {
+export function globMatcher(pattern: string): (key: string) => boolean {
   const glob = cleanPath(pattern);
   let re = '';
   for (let i = 0; i < glob.length; i++) {
@@ -109,7 +110,10 @@ export function globMatcher(pattern: string): (p: string) => boolean {
     }
   }
   const regex = new RegExp('^' + re + '$');
-  return (p) => regex.test(p);
+  // As pachd's globMatchFunction (src/server/pfs/server/paths.go): trailing slashes are trimmed before
+  // matching, so a directory matches as `/a` and the root as "", which no glob but `/` matches (`/*`,
+  // `*` and `/**` do not list the root).
+  return (key) => (key === '/' ? glob === '/' : regex.test(key.replace(/\/+$/, '')));
 }
 
 /** The literal part of a glob before its first special character (to bound index scans). */

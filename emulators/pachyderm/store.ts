@@ -237,13 +237,11 @@ export class PfsStore {
     return size;
   }
 
-  deleteRepo(project: string, name: string, force: boolean): boolean {
+  deleteRepo(project: string, name: string): boolean {
     this.checkProject(project);
     const key = repoString(project, name);
-    if (!this.meta.repos[key]) {
-      if (force) return false;
-      throw notFound(`repo ${key} not found`);
-    }
+    // pachd's deleteRepo (server_repo.go): a missing repo is not an error, with or without force.
+    if (!this.meta.repos[key]) return false;
     for (const c of this.commitsOf(project, name)) {
       delete this.meta.commits[c.id];
       this.overlays.delete(c.id);
@@ -658,8 +656,7 @@ export class PfsStore {
     const reader = await this.view(c);
     for await (const e of reader.entries(prefix)) {
       if (!e.key.startsWith(prefix)) return;
-      const p = e.dir && e.key !== '/' ? e.key.slice(0, -1) : e.key;
-      if (match(p)) yield e;
+      if (match(e.key)) yield e;
     }
   }
 

@@ -128,10 +128,26 @@ export function addDeployApiRoutes({ router, store, rollouts, oidc, contract, on
       },
       detectors: { drift: {}, outlier: {} },
     };
+    // No status yet: it is a subresource only the controller writes, a while later (staleStatusMs).
+    record.resource.metadata.resourceVersion = store.nextResourceVersion();
     store.state.deployments[deploymentKey(ns, name)] = record;
-    rollouts.setStatus(record, 'Creating');
+    store.save();
     rollouts.start(ns, name);
     reply(ctx, record.resource);
+  }));
+
+  // ValidateSeldonDeployment: a GET whose body is the SeldonDeployment to check; admitted as a create would be,
+  // nothing stored. Registered before `/:name`, which would take "validate" for a deployment's name.
+  router.get(`${base}/namespaces/:namespace/seldondeployments/validate`, authed(async (ctx) => {
+    const ns = ctx.params.namespace;
+    requireNamespace(ns);
+    const raw = await body(ctx);
+    // The generated SDKs drop the body of a GET (an empty body reads as {}): say what is missing.
+    if (raw && typeof raw === 'object' && Object.keys(raw).length === 0) {
+      throw fail(400, 'a SeldonDeployment is required in the request body (the mldeployment parameter)');
+    }
+    const sdep = admit(raw, ns);
+    reply(ctx, { code: 200, message: `SeldonDeployment "${sdep.metadata.name}" is valid` });
   }));
 
   router.get(`${base}/namespaces/:namespace/seldondeployments/:name`, authed((ctx) => {
@@ -148,8 +164,12 @@ export function addDeployApiRoutes({ router, store, rollouts, oidc, contract, on
     }
     const record = requireDeployment(ns, name);
     const current = record.resource.metadata;
+    // A custom resource allows no unconditional update: the API server wants the resourceVersion the client read.
     const sentVersion = sdep.metadata.resourceVersion;
-    if (sentVersion && sentVersion !== current.resourceVersion) {
+    if (!sentVersion) {
+      throw fail(422, `${GROUP_RESOURCE} "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`);
+    }
+    if (sentVersion !== current.resourceVersion) {
       throw fail(
         409,
         `Operation cannot be fulfilled on ${GROUP_RESOURCE} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
@@ -163,13 +183,12 @@ export function addDeployApiRoutes({ router, store, rollouts, oidc, contract, on
     if (specChanged) {
       record.resource.spec = sdep.spec;
       current.generation = (current.generation ?? 1) + 1;
-      // A rolling update: the serving generation keeps answering while the new one is Creating.
-      rollouts.setStatus(record, 'Creating');
-      rollouts.start(ns, name);
-    } else {
-      current.resourceVersion = store.nextResourceVersion();
-      store.save();
     }
+    current.resourceVersion = store.nextResourceVersion();
+    store.save();
+    // A rolling update: the serving generation keeps answering while the new one rolls out. The answer carries the
+    // previous status (state, conditions) until the controller catches up, as on a real cluster.
+    if (specChanged) rollouts.start(ns, name);
     reply(ctx, record.resource);
   }));
 

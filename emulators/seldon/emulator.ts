@@ -14,6 +14,9 @@ import { addControlRoutes, validateSecretData } from './control';
 import { validateOutcomes, type OutcomeRule } from './outcomes';
 import { validateRuntimes, type RuntimeConfig } from './model-process';
 
+/** A controller notices an update within a few hundred milliseconds; small, so the tests stay fast. */
+export const DEFAULT_STALE_STATUS_MS = 200;
+
 export interface SeldonEmulatorOptions {
   /** Where everything is kept (created if missing). Restarting on the same directory loses nothing. */
   stateDir: string;
@@ -28,6 +31,11 @@ export interface SeldonEmulatorOptions {
   oidc?: OidcOptions;
   /** Shortcut: the secret of the default `sd-api` client (ignored when `oidc.clients` is given). */
   clientSecret?: string;
+  /**
+   * How long the status stays stale after a create (no status) or an update (the previous status: its state,
+   * description and conditions) before the controller writes Creating for the new generation. Default 200 ms.
+   */
+  staleStatusMs?: number;
   /** How long a rollout takes when no outcome rule says otherwise. Default 1000 ms. */
   availableDelayMs?: number;
   /** How long a started container may take to answer `/health/ping`. Default 60000 ms. */
@@ -59,6 +67,10 @@ export interface RunningSeldonEmulator {
 
 export async function startSeldonEmulator(opts: SeldonEmulatorOptions): Promise<RunningSeldonEmulator> {
   if (!opts.stateDir) throw new Error('stateDir is required');
+  for (const key of ['staleStatusMs', 'availableDelayMs', 'readinessTimeoutMs'] as const) {
+    const v = opts[key];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new Error(`${key} must be a number >= 0, got ${JSON.stringify(v)}`);
+  }
   fs.mkdirSync(opts.stateDir, { recursive: true });
   const contract = loadSeldonContract();
   const oidcOptions: OidcOptions = {
@@ -77,6 +89,7 @@ export async function startSeldonEmulator(opts: SeldonEmulatorOptions): Promise<
 
   let baseUrl = '';
   const rollouts = new RolloutController(store, {
+    staleStatusMs: opts.staleStatusMs ?? DEFAULT_STALE_STATUS_MS,
     availableDelayMs: opts.availableDelayMs ?? 1000,
     readinessTimeoutMs: opts.readinessTimeoutMs ?? 60_000,
     baseUrl: () => baseUrl,

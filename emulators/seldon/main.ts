@@ -15,6 +15,8 @@ Usage: npx tsx emulators/seldon/main.ts --state-dir DIR [options]
   --client-secret S          secret of the OIDC client sd-api (default sd-api-secret)
   --user NAME:PASSWORD       a user for the password grant (repeatable; default admin@seldon.io:12341234)
   --token-ttl SECONDS        lifetime of issued tokens (default 300)
+  --stale-status-ms MS       how long the status stays stale after a create or an update before the controller
+                             writes Creating (default 200; env SELDON_EMULATOR_STALE_STATUS_MS)
   --available-delay-ms MS    how long a rollout takes (default 1000)
   --readiness-timeout-ms MS  how long a model container may take to answer /health/ping (default 60000)
   --runtimes FILE            JSON/YAML list of {image, command, cwd?}: images run as local processes
@@ -85,6 +87,9 @@ function parseArgs(argv: string[]): SeldonEmulatorOptions & { quiet: boolean } {
       case '--token-ttl':
         tokenTtlSeconds = number(value(), arg);
         break;
+      case '--stale-status-ms':
+        opts.staleStatusMs = number(value(), arg);
+        break;
       case '--available-delay-ms':
         opts.availableDelayMs = number(value(), arg);
         break;
@@ -111,6 +116,8 @@ function parseArgs(argv: string[]): SeldonEmulatorOptions & { quiet: boolean } {
     }
   }
   if (!opts.stateDir) fail('--state-dir is required');
+  const staleFromEnv = process.env.SELDON_EMULATOR_STALE_STATUS_MS;
+  if (opts.staleStatusMs === undefined && staleFromEnv) opts.staleStatusMs = number(staleFromEnv, 'SELDON_EMULATOR_STALE_STATUS_MS');
   if (users.length || tokenTtlSeconds !== undefined) {
     opts.oidc = { ...(users.length ? { users } : {}), ...(tokenTtlSeconds !== undefined ? { tokenTtlSeconds } : {}) };
   }

@@ -1,4 +1,5 @@
-// Configured outcomes of rollouts: which deployments fail, and how long any rollout takes.
+// Configured outcomes of rollouts: which deployments fail, how long a rollout takes, and how long its status
+// stays stale.
 import { matchesPattern } from './model-process';
 
 export interface OutcomeRule {
@@ -11,12 +12,14 @@ export interface OutcomeRule {
   state: 'Available' | 'Failed';
   /** Delay before the rollout ends (or, with a runtime, before the process starts). */
   delayMs?: number;
+  /** How long the status stays stale before the controller writes Creating (default: the emulator's staleStatusMs). */
+  staleStatusMs?: number;
   /** `status.description` of a Failed rollout. */
   message?: string;
 }
 
 export function validateOutcomes(value: unknown): OutcomeRule[] {
-  if (!Array.isArray(value)) throw new Error('outcome rules must be a list of {name?, namespace?, image?, state, delayMs?, message?}');
+  if (!Array.isArray(value)) throw new Error('outcome rules must be a list of {name?, namespace?, image?, state, delayMs?, staleStatusMs?, message?}');
   return value.map((r: unknown, i) => {
     const rule = r as Partial<OutcomeRule> | null;
     if (!rule || typeof rule !== 'object') throw new Error(`rules[${i}] must be an object`);
@@ -24,8 +27,9 @@ export function validateOutcomes(value: unknown): OutcomeRule[] {
     for (const key of ['name', 'namespace', 'image', 'message'] as const) {
       if (rule[key] !== undefined && typeof rule[key] !== 'string') throw new Error(`rules[${i}].${key} must be a string`);
     }
-    if (rule.delayMs !== undefined && !(typeof rule.delayMs === 'number' && rule.delayMs >= 0)) {
-      throw new Error(`rules[${i}].delayMs must be a number >= 0`);
+    for (const key of ['delayMs', 'staleStatusMs'] as const) {
+      const ms = rule[key];
+      if (ms !== undefined && !(typeof ms === 'number' && ms >= 0)) throw new Error(`rules[${i}].${key} must be a number >= 0`);
     }
     return { ...rule, state: rule.state } as OutcomeRule;
   });

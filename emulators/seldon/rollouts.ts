@@ -1,6 +1,8 @@
-// What Seldon Core and Kubernetes do after the API stored a SeldonDeployment: roll out its generation (start the
-// model's container when a runtime matches its image, else simulate it), move status Creating → Available | Failed,
-// keep the previous generation serving until the new one is ready, and stop containers that are no longer needed.
+// What Seldon Core and Kubernetes do after the API stored a SeldonDeployment: the controller picks the new
+// generation up after a while (until then the status is the previous one: it is a subresource the API leaves alone),
+// rolls it out (starts the model's container when a runtime matches its image, else simulates it), moves the status
+// Creating → Available | Failed, keeps the previous generation serving until the new one is ready, and stops
+// containers that are no longer needed.
 import { buildStatus, servedPredictor } from './status';
 import { containerForUnit } from './validation';
 import { findOutcome } from './outcomes';
@@ -9,6 +11,8 @@ import { deploymentKey, type SeldonStore, type StoredDeployment } from './store'
 import type { Container, DeploymentState, SeldonDeploymentSpec } from './types';
 
 export interface RolloutOptions {
+  /** How long after a create or an update the controller takes to write its first status for the new generation. */
+  staleStatusMs: number;
   /** Time a rollout takes when no outcome rule says otherwise. */
   availableDelayMs: number;
   /** How long a started container may take to answer `/health/ping` 200. */
@@ -75,7 +79,13 @@ export class RolloutController {
       const { name, namespace = 'default', generation = 1 } = record.resource.metadata;
       const state = record.resource.status?.state;
       const current = record.serving?.generation === generation;
-      if (state === 'Creating' || (state === 'Available' && current)) {
+      // State files written before reconciledGeneration existed had it in the status.
+      const reconciled = record.reconciledGeneration ?? record.resource.status?.observedGeneration;
+      if (reconciled !== generation) {
+        // The controller had not picked this generation up: it does now (the status stays stale until then).
+        if (record.serving && !current) this.restoreInBackground(namespace, name, record);
+        this.start(namespace, name);
+      } else if (state === 'Creating' || (state === 'Available' && current)) {
         // The serving generation of a finished rollout is rolled out again (containers do not survive the emulator).
         if (record.serving && !current) this.restoreInBackground(namespace, name, record);
         // Until its container answers again the deployment is not Available (what a pod restart shows too).
@@ -135,6 +145,10 @@ export class RolloutController {
     const spec = record.resource.spec;
     const { container } = servedUnit(spec);
     const outcome = findOutcome(this.store.state.outcomes, namespace, name, container?.image);
+    const stale = skipDelay ? 0 : (outcome?.staleStatusMs ?? this.opts.staleStatusMs);
+    if (stale > 0 && !(await sleep(stale, signal))) return;
+    if (signal.aborted) return;
+    this.reconcile(namespace, name, generation);
     const delay = skipDelay ? 0 : (outcome?.delayMs ?? this.opts.availableDelayMs);
     if (delay > 0 && !(await sleep(delay, signal))) return;
     if (signal.aborted) return;
@@ -266,6 +280,18 @@ export class RolloutController {
     }
   }
 
+  /**
+   * The controller picks a generation up: the status becomes Creating (written only when it changes, as Seldon
+   * Core skips a status update that would change nothing), unless a newer generation or a delete superseded it.
+   */
+  private reconcile(namespace: string, name: string, generation: number): void {
+    const record = this.store.get(namespace, name);
+    if (!record || (record.resource.metadata.generation ?? 1) !== generation || this.closed) return;
+    record.reconciledGeneration = generation;
+    if (record.resource.status?.state === 'Creating') this.store.save();
+    else this.setStatus(record, 'Creating');
+  }
+
   /** Records the end of a rollout, unless a newer generation or a delete superseded it. */
   private finish(namespace: string, name: string, generation: number, state: DeploymentState, description?: string): void {
     const record = this.store.get(namespace, name);
@@ -275,7 +301,7 @@ export class RolloutController {
   }
 
   /** Writes a status (and a new resourceVersion) and persists it. */
-  setStatus(record: StoredDeployment, state: DeploymentState, description?: string): void {
+  private setStatus(record: StoredDeployment, state: DeploymentState, description?: string): void {
     record.resource.status = buildStatus(record.resource, state, {
       description,
       serving: record.serving !== undefined,

@@ -84,7 +84,8 @@ export function buildStatus(
     deploymentStatus,
     serviceStatus,
     conditions,
-    observedGeneration: sdep.metadata.generation ?? 1,
+    // No observedGeneration: Seldon Core v1 never sets it (seldon_deployment_status.go inlines knative's
+    // duck Status, and no operator code writes its ObservedGeneration), so it is absent on a real cluster too.
     replicas,
   };
 }

@@ -10,6 +10,11 @@ export interface StoredDeployment {
   resource: SeldonDeployment;
   /** The generation that serves predictions (the last one that became Available) and its spec. */
   serving?: { generation: number; spec: SeldonDeploymentSpec };
+  /**
+   * The generation the emulated controller has picked up (its status is about it). Until then the status is the
+   * previous one, or none after a create. Seldon Core keeps this to itself: the status has no observedGeneration.
+   */
+  reconciledGeneration?: number;
   detectors: Record<DetectorKind, Record<string, DetectorData>>;
 }
 

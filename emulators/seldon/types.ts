@@ -69,6 +69,7 @@ export interface SeldonDeploymentStatus {
   deploymentStatus?: Record<string, { name: string; status: string; replicas: number; availableReplicas: number; description?: string }>;
   serviceStatus?: Record<string, { svcName: string; httpEndpoint: string; grpcEndpoint: string }>;
   conditions?: Condition[];
+  /** Declared by the CRD (knative's duck Status) but never written by Seldon Core v1's controller. */
   observedGeneration?: number;
   replicas?: number;
 }

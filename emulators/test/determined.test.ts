@@ -85,7 +85,14 @@ describe('Determined emulator', () => {
   });
 
   test('login: plain and salted-hash passwords, bearer and cookie auth, 401/403 in the master error shape', async () => {
-    await start();
+    await start({
+      users: [
+        { username: 'determined', password: 'secret' },
+        { username: 'admin', password: 'secret', admin: true },
+        { username: 'sso-only', password: 'secret', remote: true },
+        { username: 'retired', password: 'secret', active: false },
+      ],
+    });
     const anon = client(emu.url);
     const hashed = crypto.createHash('sha512').update('GubPEmmotfiK9TMD6Zdw' + 'secret').digest('hex');
     const viaHash = await anon('POST', '/api/v1/auth/login', { username: 'admin', password: hashed, isHashed: true });
@@ -93,13 +100,27 @@ describe('Determined emulator', () => {
     expect((viaHash.body.user as { username: string; admin: boolean }).admin).toBe(true);
     expect(viaHash.headers.get('set-cookie')).toMatch(/^auth=v2\.public\./);
 
-    const wrong = await anon('POST', '/api/v1/auth/login', { username: 'determined', password: 'nope' });
-    expect(wrong.status).toBe(403);
-    expect(wrong.body).toEqual({ error: { code: 7, reason: 'PermissionDenied', error: 'invalid credentials' } });
+    // A wrong password, an unknown user and a remote-only user look the same (api_auth.go: ErrInvalidCredentials).
+    for (const [username, password] of [['determined', 'nope'], ['nobody', 'secret'], ['sso-only', 'secret']]) {
+      const refused = await anon('POST', '/api/v1/auth/login', { username, password });
+      expect({ username, status: refused.status, body: refused.body }).toEqual({
+        username,
+        status: 401,
+        body: { error: { code: 16, reason: 'Unauthenticated', error: 'invalid credentials' } },
+      });
+    }
+    const inactive = await anon('POST', '/api/v1/auth/login', { username: 'retired', password: 'secret' });
+    expect({ status: inactive.status, body: inactive.body }).toEqual({
+      status: 403,
+      body: { error: { code: 7, reason: 'PermissionDenied', error: 'user is not active' } },
+    });
+    const noName = await anon('POST', '/api/v1/auth/login', { username: '', password: 'secret' });
+    expect({ status: noName.status, error: (noName.body.error as { error: string }).error }).toEqual({ status: 400, error: 'missing argument: username' });
 
     const unauth = await anon('GET', '/api/v1/me');
-    expect(unauth.status).toBe(401);
-    expect((unauth.body.error as { code: number }).code).toBe(16);
+    expect({ status: unauth.status, body: unauth.body }).toEqual({ status: 401, body: { error: { code: 16, reason: 'Unauthenticated', error: 'token missing' } } });
+    const unknownToken = await client(emu.url, 'v2.public.not-a-session')('GET', '/api/v1/me');
+    expect({ status: unknownToken.status, error: (unknownToken.body.error as { error: string }).error }).toEqual({ status: 401, error: 'invalid credentials' });
 
     const cookieRes = await fetch(`${emu.url}/api/v1/me`, { headers: { cookie: `auth=${String(viaHash.body.token)}` } });
     expect(cookieRes.status).toBe(200);
@@ -272,9 +293,14 @@ describe('Determined emulator', () => {
     const sized = (await (await fetch(`${emu.url}/__emulator/checkpoints`, { method: 'POST', body: JSON.stringify({ files: { 'a.bin': 3, 'dir/b.bin': 5 } }) })).json()) as { checkpointUuid: string };
     expect((await api('POST', '/api/v1/models', { name: 'dogs-and-cats', labels: ['p', 'r'], metadata: { pipeline: 'p' }, description: '' })).status).toBe(200);
     await api('POST', '/api/v1/models', { name: 'dogs' });
-    expect((await api('POST', '/api/v1/models', { name: 'dogs' })).status).toBe(409);
+    const duplicate = await api('POST', '/api/v1/models', { name: 'dogs' });
+    expect({ status: duplicate.status, body: duplicate.body }).toEqual({
+      status: 409,
+      body: { error: { code: 6, reason: 'AlreadyExists', error: 'avoid names equal to other models (case-sensitive)' } },
+    });
     const found = await api('GET', '/api/v1/models?sortBy=1&orderBy=1&name=dogs');
     expect((found.body.models as { name: string }[]).map((m) => m.name)).toEqual(['dogs', 'dogs-and-cats']);
+    expect((await api('POST', '/api/v1/models', { name: 'Dogs' })).status).toBe(200); // unique, case-sensitively
 
     const v1 = await api('POST', '/api/v1/models/dogs-and-cats/versions', { modelName: 'dogs-and-cats', checkpointUuid: sized.checkpointUuid });
     expect((v1.body.modelVersion as { version: number }).version).toBe(1);
@@ -289,7 +315,11 @@ describe('Determined emulator', () => {
     const patched = await api('PATCH', '/api/v1/models/dogs-and-cats/versions/1', { name: 'commit-1', notes: 'Job_id/commit_id = commit-1', metadata: { trainedOn: 'c1' }, labels: ['l'] });
     expect(patched.body.modelVersion).toMatchObject({ name: 'commit-1', notes: 'Job_id/commit_id = commit-1', metadata: { trainedOn: 'c1' }, labels: ['l'] });
     expect((await api('GET', '/api/v1/models/dogs-and-cats/versions/1')).body.modelVersion).toMatchObject({ name: 'commit-1' });
-    expect((await api('GET', '/api/v1/models/dogs-and-cats/versions/9')).status).toBe(404);
+    const missing = await api('GET', '/api/v1/models/dogs-and-cats/versions/9');
+    expect({ status: missing.status, error: (missing.body.error as { error: string }).error }).toEqual({
+      status: 404,
+      error: 'version 9 for model "dogs-and-cats" not found',
+    });
     const pm = await api('PATCH', '/api/v1/models/dogs', { description: 'd', labels: ['z'] });
     expect(pm.body.model).toMatchObject({ description: 'd', labels: ['z'] });
     expect((await api('GET', '/api/v1/models/none')).status).toBe(404);
@@ -379,6 +409,106 @@ describe('Determined emulator', () => {
     const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { result: { log: string } });
     for (const line of lines) expect(contract.checkResponse('GET', `/api/v1/trials/${id.trialIds[0]}/logs`, line)).toEqual([]);
     expect(lines.map((l) => l.result.log).join('')).toContain('is COMPLETED');
+  });
+
+  test('trial logs: orderBy=ORDER_BY_DESC with a limit sends the newest lines first', async () => {
+    await start();
+    const api = await login(emu.url);
+    const exp = (await api('POST', '/api/v1/experiments', { config: configYaml(), modelDefinition: MODEL_DEF, activate: true })).body.experiment as { id: number; trialIds: number[] };
+    await waitForState(api, exp.id, ['STATE_COMPLETED']);
+    const token = await loginToken(emu.url);
+    const logs = async (query: string) => {
+      const res = await fetch(`${emu.url}/api/v1/trials/${exp.trialIds[0]}/logs${query}`, { headers: { authorization: `Bearer ${token}` } });
+      return (await res.text()).trim().split('\n').map((l) => (JSON.parse(l) as { result: { id: string; log: string } }).result);
+    };
+    const all = await logs('');
+    expect(all.length).toBeGreaterThan(3);
+    expect(await logs('?limit=2&orderBy=ORDER_BY_DESC')).toEqual([all[all.length - 1], all[all.length - 2]]);
+    expect(await logs('?orderBy=ORDER_BY_DESC')).toEqual([...all].reverse());
+    expect(await logs('?limit=2&orderBy=ORDER_BY_ASC')).toEqual(all.slice(0, 2));
+  });
+
+  test('GetTrialWorkloads: training, checkpoint and validation workloads, filtered, ordered and paged', async () => {
+    await start();
+    const api = await login(emu.url);
+    const exp = (await api('POST', '/api/v1/experiments', { config: configYaml(), modelDefinition: MODEL_DEF, activate: true })).body.experiment as { id: number; trialIds: number[] };
+    await waitForState(api, exp.id, ['STATE_COMPLETED']);
+    const trialId = exp.trialIds[0];
+    const kinds = (body: Record<string, unknown>) =>
+      (body.workloads as Record<string, { totalBatches: number }>[]).map((w) => `${Object.keys(w)[0]}@${Object.values(w)[0].totalBatches}`);
+
+    const all = await api('GET', `/api/v1/trials/${trialId}/workloads`);
+    expect(all.status).toBe(200);
+    // Ordered by batches (then by end time, which the three reports at 100 batches may share to the millisecond).
+    const asc = kinds(all.body);
+    const at100 = ['checkpoint@100', 'training@100', 'validation@100'];
+    expect(asc[0]).toBe('training@50');
+    expect(asc.slice(1).sort()).toEqual(at100);
+    // The master turns limit 0 into -1 (no limit) before paging, and reports that.
+    expect(all.body.pagination).toEqual({ offset: 0, limit: -1, startIndex: 0, endIndex: 4, total: 4 });
+    const checkpoint = (all.body.workloads as { checkpoint?: { uuid: string; state: string } }[]).find((w) => w.checkpoint)?.checkpoint;
+    const [listed] = (await api('GET', `/api/v1/trials/${trialId}/checkpoints`)).body.checkpoints as { uuid: string }[];
+    expect(checkpoint).toMatchObject({ uuid: listed.uuid, state: 'STATE_COMPLETED' });
+
+    const desc = kinds((await api('GET', `/api/v1/trials/${trialId}/workloads?orderBy=ORDER_BY_DESC`)).body);
+    expect(desc.slice(0, 3).sort()).toEqual(at100);
+    expect(desc[3]).toBe('training@50');
+    expect(kinds((await api('GET', `/api/v1/trials/${trialId}/workloads?filter=FILTER_OPTION_VALIDATION`)).body)).toEqual(['validation@100']);
+    // As the SQL has it: FILTER_OPTION_CHECKPOINT drops trainings but keeps validations.
+    expect(kinds((await api('GET', `/api/v1/trials/${trialId}/workloads?filter=FILTER_OPTION_CHECKPOINT`)).body).sort()).toEqual(['checkpoint@100', 'validation@100']);
+    const page = await api('GET', `/api/v1/trials/${trialId}/workloads?offset=1&limit=2`);
+    expect(kinds(page.body)).toEqual(asc.slice(1, 3));
+    expect(page.body.pagination).toEqual({ offset: 1, limit: 2, startIndex: 1, endIndex: 3, total: 4 });
+    // Paged by the SQL page_info: an offset past the end is an empty page, not an error.
+    const past = await api('GET', `/api/v1/trials/${trialId}/workloads?offset=9`);
+    expect({ status: past.status, workloads: past.body.workloads }).toEqual({ status: 200, workloads: [] });
+    expect((await api('GET', '/api/v1/trials/999/workloads')).status).toBe(404);
+  });
+
+  test('lists: models, versions and checkpoints refuse an offset past the end (400); experiments page leniently', async () => {
+    await start();
+    const api = await login(emu.url);
+    const sized = (await (await fetch(`${emu.url}/__emulator/checkpoints`, { method: 'POST', body: JSON.stringify({ sizeBytes: 3 }) })).json()) as { experimentId: number; checkpointUuid: string };
+    await api('POST', '/api/v1/models', { name: 'm' });
+    await api('POST', '/api/v1/models/m/versions', { modelName: 'm', checkpointUuid: sized.checkpointUuid });
+    const outOfBounds = { error: { code: 3, reason: 'InvalidArgument', error: 'offset out of bounds' } };
+    for (const list of ['/api/v1/models', '/api/v1/models/m/versions', `/api/v1/experiments/${sized.experimentId}/checkpoints`]) {
+      const past = await api('GET', `${list}?offset=2`);
+      expect({ list, status: past.status, body: past.body }).toEqual({ list, status: 400, body: outOfBounds });
+      expect({ list, status: (await api('GET', `${list}?offset=-2`)).status }).toEqual({ list, status: 400 });
+      // The end itself is in bounds: an empty page.
+      const end = await api('GET', `${list}?offset=1`);
+      expect({ list, status: end.status, pagination: end.body.pagination }).toEqual({ list, status: 200, pagination: { offset: 1, limit: 0, startIndex: 1, endIndex: 1, total: 1 } });
+    }
+    const experiments = await api('GET', '/api/v1/experiments?offset=5');
+    expect({ status: experiments.status, experiments: experiments.body.experiments, pagination: experiments.body.pagination }).toEqual({
+      status: 200,
+      experiments: [],
+      pagination: { offset: 5, limit: 0, startIndex: 1, endIndex: 1, total: 1 },
+    });
+  });
+
+  test('model names the master refuses: blank, excessive spacing, slashes, only digits; on create and on rename', async () => {
+    await start();
+    const api = await login(emu.url);
+    const refused = {
+      '  ': 'model names cannot be blank',
+      'a  b': 'model names cannot have excessive spacing',
+      'team/model': 'model names cannot have slashes',
+      'team\\model': 'model names cannot have slashes',
+      '20240101': 'model names cannot be only numbers',
+    };
+    for (const [name, error] of Object.entries(refused)) {
+      const res = await api('POST', '/api/v1/models', { name });
+      expect({ name, status: res.status, body: res.body }).toEqual({ name, status: 400, body: { error: { code: 3, reason: 'InvalidArgument', error } } });
+    }
+    expect((await api('GET', '/api/v1/models')).body.models).toEqual([]);
+    await api('POST', '/api/v1/models', { name: 'ok name' });
+    const rename = await api('PATCH', '/api/v1/models/ok%20name', { name: '42' });
+    expect({ status: rename.status, error: (rename.body.error as { error: string }).error }).toEqual({ status: 400, error: 'model names cannot be only numbers' });
+    // An all-digit identifier is a model id, as in ModelFromIdentifier.
+    const byId = await api('GET', '/api/v1/models/1');
+    expect((byId.body.model as { name: string }).name).toBe('ok name');
   });
 });
 

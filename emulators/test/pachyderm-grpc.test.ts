@@ -45,6 +45,8 @@ maybe('official pachyderm_sdk against the emulator (gRPC)', () => {
     expect(result.out).toContain('OK version 2.12.0-emulator');
     expect(result.out).toContain("OK diff added=['/new.txt'] modified=['/', '/change.txt'] deleted=['/dir/', '/dir/gone.txt']");
     expect(result.out).toContain("OK read back b'version 2\\n'");
+    expect(result.out).toContain('OK glob_file lists the root for / only');
+    expect(result.out).toContain('OK delete_repo of a missing repo: deleted=False');
     expect(result.out).toContain('OK wrong token UNAUTHENTICATED: provided auth token is corrupted or has expired (try logging in again)');
     expect(result.code).toBe(0);
 

@@ -66,6 +66,9 @@ describe('repos', () => {
     const names = (await client.list<{ repo: { name: string } }>('pfs_v2.API/ListRepo', {})).map((r) => r.repo.name);
     expect(names).toContain('r1');
     expect(await client.call('pfs_v2.API/DeleteRepo', { repo: repo('r1') })).toEqual({ deleted: true });
+    // A missing repo is not an error, with or without force (pachd's deleteRepo answers deleted=false).
+    expect(await client.call('pfs_v2.API/DeleteRepo', { repo: repo('r1') })).toEqual({ deleted: false });
+    expect(await client.call('pfs_v2.API/DeleteRepo', { repo: repo('never'), force: true })).toEqual({ deleted: false });
     await expectPachdError(client.call('pfs_v2.API/InspectRepo', { repo: repo('r1') }), 5, 404, /^repo default\/r1 not found$/);
     await expectPachdError(client.call('pfs_v2.API/InspectRepo', { repo: { name: 'x', project: { name: 'other' } } }), 5, 404, /project "other" not found/);
   });
@@ -166,6 +169,16 @@ describe('files', () => {
     expect(glob.map((f) => f.file.path)).toEqual(['/dir/b.txt', '/dir/e.txt', '/dir/sub/']);
     const deep = await client.list<FileInfo>('pfs_v2.API/GlobFile', { commit: commitOf('f1', 'master'), pattern: '/**/*.txt' });
     expect(deep.map((f) => f.file.path)).toEqual(['/a.txt', '/dir/b.txt', '/dir/e.txt', '/dir/sub/d.txt']);
+    // pachd trims trailing slashes before matching: the root becomes "" and only the glob "/" matches it.
+    const globbed = async (pattern: string) =>
+      (await client.list<FileInfo>('pfs_v2.API/GlobFile', { commit: commitOf('f1', 'master'), pattern })).map((f) => f.file.path);
+    const top = (await client.list<FileInfo>('pfs_v2.API/ListFile', { file: { commit: commitOf('f1', 'master'), path: '/' } })).map((f) => f.file.path);
+    expect(await globbed('/*')).toEqual(top);
+    expect(await globbed('*')).toEqual(top);
+    const everything = (await client.list<FileInfo>('pfs_v2.API/WalkFile', { file: { commit: commitOf('f1', 'master'), path: '/' } })).map((f) => f.file.path);
+    expect(everything[0]).toBe('/');
+    expect(await globbed('/**')).toEqual(everything.slice(1));
+    expect(await globbed('/')).toEqual(['/']);
     await expectPachdError(client.call('pfs_v2.API/InspectFile', { file: { commit: commitOf('f1', 'master'), path: '/nope' } }), 5, 404, /not found/);
   });
 

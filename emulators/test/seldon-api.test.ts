@@ -1,9 +1,11 @@
 // The Seldon Deploy emulator's API: OIDC, SeldonDeployment CRUD and status, detectors, persistence, faults.
 // Every request and answer goes through CheckedSeldonClient, which fails on anything the real specs reject.
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { spawn } from 'node:child_process';
 import { startSeldonEmulator, type RunningSeldonEmulator, type SeldonEmulatorOptions } from '../seldon/emulator';
 import { CheckedSeldonClient, ContractViolation } from '../seldon/checked-client';
 import { loadSeldonContract } from '../seldon/contract';
@@ -51,12 +53,16 @@ function driftDetector(name: string) {
   };
 }
 
-async function waitForState(client: CheckedSeldonClient, name: string, state: string, generation?: number): Promise<SeldonDeployment> {
+/**
+ * Waits for a status state; `after` (the resourceVersion a write answered) skips the status from before that write,
+ * which is all a client can go by: Seldon Core writes no observedGeneration.
+ */
+async function waitForState(client: CheckedSeldonClient, name: string, state: string, after?: string): Promise<SeldonDeployment> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const res = await client.call<SeldonDeployment>('GET', `${API}/${name}`);
     const status = res.body.status;
-    if (status?.state === state && (generation === undefined || status.observedGeneration === generation)) return res.body;
+    if (status?.state === state && (after === undefined || res.body.metadata.resourceVersion !== after)) return res.body;
     if (Date.now() > deadline) throw new Error(`${name} never reached ${state}: ${JSON.stringify(status)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -143,7 +149,7 @@ describe('Seldon Deploy emulator API', () => {
     expect((await client.call('GET', API)).status).toBe(200);
   });
 
-  test('create → Creating → Available with Kubernetes metadata and Seldon Core status', async () => {
+  test('create (no status yet) → Creating → Available with Kubernetes metadata and Seldon Core status', async () => {
     const { emulator: emu, client } = await start();
     const created = await client.call<SeldonDeployment>('POST', API, sdep('iris'));
     expect(created.status).toBe(200);
@@ -152,12 +158,14 @@ describe('Seldon Deploy emulator API', () => {
       expect.objectContaining({ name: 'iris', namespace: NS, generation: 1, uid: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
     );
     expect(meta.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(created.body.status?.state).toBe('Creating');
+    // The status is a subresource only the controller writes: a create answers none.
+    expect(created.body).not.toHaveProperty('status');
 
     const available = await waitForState(client, 'iris', 'Available');
     const status = available.status!;
     expect(Number(available.metadata.resourceVersion)).toBeGreaterThan(Number(meta.resourceVersion));
-    expect(status.observedGeneration).toBe(1);
+    // Seldon Core v1 never writes observedGeneration.
+    expect(status).not.toHaveProperty('observedGeneration');
     expect(status.address?.url).toBe(`${emu.url}/seldon/${NS}/iris/api/v1.0/predictions`);
     expect(status.deploymentStatus?.['iris-default-0-iris-container']).toEqual(
       expect.objectContaining({ status: 'Available', replicas: 1, availableReplicas: 1 }),
@@ -216,35 +224,149 @@ describe('Seldon Deploy emulator API', () => {
     expect(pruned.body.spec).not.toHaveProperty('notAField');
   });
 
-  test('update: a new generation goes Creating then Available; stale resourceVersion is a conflict; delete answers', async () => {
+  test('update: needs the resourceVersion (422 without, 409 stale); answers the previous status until the controller catches up', async () => {
     const { client } = await start();
     await client.call('POST', API, sdep('model'));
     const v1 = await waitForState(client, 'model', 'Available');
 
     const changed = sdep('model', 'example/serve:2.0');
-    const updated = await client.call<SeldonDeployment>('PUT', `${API}/model`, changed);
+    const at = (resourceVersion: string | undefined) => ({ ...changed, metadata: { ...changed.metadata, resourceVersion } });
+    const unversioned = await client.call<{ code: number; message: string }>('PUT', `${API}/model`, changed);
+    expect({ status: unversioned.status, body: unversioned.body }).toEqual({
+      status: 422,
+      body: {
+        code: 422,
+        message: 'seldondeployments.machinelearning.seldon.io "model" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update',
+        requestId: expect.any(String),
+      },
+    });
+    expect((await client.call<SeldonDeployment>('GET', `${API}/model`)).body.metadata.generation).toBe(1);
+
+    const updated = await client.call<SeldonDeployment>('PUT', `${API}/model`, at(v1.metadata.resourceVersion));
     expect(updated.status).toBe(200);
     expect(updated.body.metadata.generation).toBe(2);
     expect(updated.body.metadata.uid).toBe(v1.metadata.uid);
-    expect(updated.body.status?.state).toBe('Creating');
-    const v2 = await waitForState(client, 'model', 'Available', 2);
+    expect(Number(updated.body.metadata.resourceVersion)).toBeGreaterThan(Number(v1.metadata.resourceVersion));
+    // The status is a subresource: the update leaves it alone, so the answer carries generation 1's Available.
+    expect(updated.body.status).toEqual(v1.status);
+    // The controller then writes its own (Creating, then Available), each time a new resourceVersion.
+    const v2 = await waitForState(client, 'model', 'Available', updated.body.metadata.resourceVersion);
     expect(v2.spec.predictors[0].componentSpecs?.[0].spec?.containers?.[0].image).toBe('example/serve:2.0');
 
-    const stale = await client.call<{ message: string }>('PUT', `${API}/model`, {
-      ...changed,
-      metadata: { ...changed.metadata, resourceVersion: v1.metadata.resourceVersion },
-    });
+    const stale = await client.call<{ message: string }>('PUT', `${API}/model`, at(v1.metadata.resourceVersion));
     expect(stale.status).toBe(409);
-    expect(stale.body.message).toMatch(/the object has been modified/);
+    expect(stale.body.message).toBe(
+      'Operation cannot be fulfilled on seldondeployments.machinelearning.seldon.io "model": the object has been modified; please apply your changes to the latest version and try again',
+    );
 
     // Same spec: no new generation.
-    const same = await client.call<SeldonDeployment>('PUT', `${API}/model`, changed);
+    const same = await client.call<SeldonDeployment>('PUT', `${API}/model`, at(v2.metadata.resourceVersion));
+    expect(same.status).toBe(200);
     expect(same.body.metadata.generation).toBe(2);
 
     const deleted = await client.call<Record<string, unknown>>('DELETE', `${API}/model`);
     expect(deleted.status).toBe(200);
     expect(deleted.body).toEqual(expect.objectContaining({ kind: 'Status', status: 'Success' }));
     expect((await client.call('GET', `${API}/model`)).status).toBe(404);
+  });
+
+  test('the status stays stale until the controller catches up (staleStatusMs): none after a create, the previous one after an update', async () => {
+    const first = await start({ staleStatusMs: 0 });
+    await first.client.call('POST', API, sdep('model'));
+    await waitForState(first.client, 'model', 'Available');
+    await first.emulator.close();
+
+    // The same state, with a controller that takes an hour to notice a change.
+    const { client } = await start({ staleStatusMs: 3_600_000 });
+    const served = await waitForState(client, 'model', 'Available'); // back after the restart
+    const at = { ...sdep('model', 'example/serve:2.0'), metadata: { name: 'model', namespace: NS, resourceVersion: served.metadata.resourceVersion } };
+    const updated = await client.call<SeldonDeployment>('PUT', `${API}/model`, at);
+    const read = (await client.call<SeldonDeployment>('GET', `${API}/model`)).body;
+    expect({ generation: read.metadata.generation, resourceVersion: read.metadata.resourceVersion, status: read.status }).toEqual({
+      generation: 2,
+      resourceVersion: updated.body.metadata.resourceVersion,
+      status: served.status,
+    });
+
+    await client.call('POST', API, sdep('fresh'));
+    expect((await client.call<SeldonDeployment>('GET', `${API}/fresh`)).body).not.toHaveProperty('status');
+  });
+
+  test('ValidateSeldonDeployment: GET …/seldondeployments/validate admits the body as a create would, stores nothing', async () => {
+    const { client } = await start();
+    const validate = (body: string | undefined, token: string | undefined = client.token) =>
+      new Promise<{ status: number; body: { code: number; message: string } }>((resolve, reject) => {
+        const req = http.request(
+          `${client.baseUrl}/seldon-deploy/api/v1alpha1${API}/validate`,
+          {
+            method: 'GET',
+            headers: {
+              'content-type': 'application/json',
+              // Node sends a GET body only with its length given.
+              ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => {
+              try {
+                resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { code: number; message: string } });
+              } catch (err) {
+                reject(new Error(`HTTP ${res.statusCode}: ${text} (${String(err)})`));
+              }
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    expect(await validate(JSON.stringify(sdep('checked')))).toEqual({ status: 200, body: { code: 200, message: 'SeldonDeployment "checked" is valid' } });
+    const noGraph = sdep('checked') as unknown as { spec: { predictors: Record<string, unknown>[] } };
+    delete noGraph.spec.predictors[0].graph;
+    const invalid = await validate(JSON.stringify(noGraph));
+    expect({ status: invalid.status, message: invalid.body.message }).toEqual({
+      status: 400,
+      message: expect.stringMatching(/"checked" is invalid: .*spec\.predictors\[0\]\.graph: Required value/),
+    });
+    // What the generated SDKs send: a GET without its body.
+    const empty = await validate(undefined);
+    expect({ status: empty.status, message: empty.body.message }).toEqual({ status: 400, message: expect.stringMatching(/SeldonDeployment is required in the request body/) });
+    expect((await validate(JSON.stringify(sdep('checked')), 'not-a-token')).status).toBe(401);
+    // Nothing was stored, and no deployment is called "validate".
+    expect((await client.call<{ items: unknown[] }>('GET', API)).body.items).toEqual([]);
+    expect((await client.call('GET', `${API}/checked`)).status).toBe(404);
+  });
+
+  test('standalone: --stale-status-ms and SELDON_EMULATOR_STALE_STATUS_MS set how long the status stays stale; a bad value is refused', async () => {
+    const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
+    const main = path.resolve(__dirname, '../seldon/main.ts');
+    const bad = spawn(tsx, [main, '--state-dir', path.join(stateDir, 'bad'), '--stale-status-ms', '-5']);
+    let badErr = '';
+    bad.stderr.on('data', (d: Buffer) => (badErr += d.toString()));
+    expect(await new Promise((r) => bad.on('exit', r))).toBe(2);
+    expect(badErr).toMatch(/--stale-status-ms needs a number >= 0, got "-5"/);
+
+    const child = spawn(tsx, [main, '--state-dir', path.join(stateDir, 'cli'), '--quiet'], { env: { ...process.env, SELDON_EMULATOR_STALE_STATUS_MS: '3600000' } });
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const m = /^(http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      const cli = new CheckedSeldonClient(url);
+      await cli.login();
+      await cli.call('POST', API, sdep('env'));
+      // An hour: the controller has not written a status yet.
+      expect((await cli.call<SeldonDeployment>('GET', `${API}/env`)).body).not.toHaveProperty('status');
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   test('outcome rules make rollouts fail (start option and control route)', async () => {

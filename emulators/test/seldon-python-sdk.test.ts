@@ -55,6 +55,8 @@ describe('seldon-deploy-sdk against the emulator', () => {
     if (code !== 0) throw new Error(`seldon_client.py exited ${code}\n${stdout}\n${stderr}`);
     expect(stdout).toContain('OK authenticated with client credentials');
     expect(stdout).toContain('OK deployment is Available');
+    expect(stdout).toContain('OK updated at its resourceVersion; Available again once the status caught up');
+    expect(stdout).toContain('OK validate route answers (the SDK sends no body)');
     expect(stdout).toContain('OK created drift detector');
     expect(stdout).toContain('OK re-authenticated after the token expired');
     expect(stdout).toContain('OK deleted deployment');

@@ -3,7 +3,7 @@ import type { LookupModelInput, ModelVersionRef } from '../common/types';
 import { ErrorType } from '../common/errors';
 import type { DeterminedClient } from './determined/client';
 import type { Model, ModelVersion } from './determined/types';
-import { failureType } from './http/errors';
+import { failureStatus, failureType } from './http/errors';
 
 const PAGE = 100;
 
@@ -23,8 +23,9 @@ export async function ensureModel(determined: DeterminedClient, input: LookupMod
     });
     return model;
   } catch (err) {
-    // Created meanwhile by a concurrent attempt: the name is unique, so read it.
-    if (failureType(err) === ErrorType.BadRequest) return (await determined.getModel(input.modelName)).model;
+    // 409 AlreadyExists: created meanwhile by a concurrent attempt (the name is unique), so read it. Any other
+    // 4xx (e.g. a name the master refuses) is final.
+    if (failureStatus(err) === 409) return (await determined.getModel(input.modelName)).model;
     throw err;
   }
 }

@@ -1,5 +1,5 @@
-// waitForDeploymentReady: polls the SeldonDeployment until Seldon reports it Available for the current
-// generation. Failed, a vanished deployment or the timeout are final (the workflow rolls back).
+// waitForDeploymentReady: polls the SeldonDeployment until Seldon reports it Available for the deploy it
+// waits for. Failed, a vanished deployment or the timeout are final (the workflow rolls back).
 import { Context } from '@temporalio/activity';
 import type { WaitDeploymentReadyInput } from '../common/types';
 import { ErrorType } from '../common/errors';
@@ -8,6 +8,7 @@ import { durationMs } from './duration';
 import { failure, failureType } from './http/errors';
 import { readDeployment } from './get-deployed-model';
 import { previousHeartbeat } from './heartbeat';
+import type { SeldonDeployment } from './seldon/types';
 
 interface ReadyHeartbeat {
   deployment: string;
@@ -38,23 +39,34 @@ export async function waitForDeploymentReady(clients: Clients, input: WaitDeploy
     }
     if (!sdep) throw failure(ErrorType.DeploymentFailed, `deployment ${where} does not exist`, true);
     const status = sdep.status ?? {};
-    const generation = sdep.metadata.generation;
-    // A status from before the last update says nothing about the new spec.
-    const current = generation === undefined || status.observedGeneration === undefined || status.observedGeneration >= generation;
+    // A status from before the deploy (what an update answers and shows until the controller catches up)
+    // says nothing about the new spec: neither its Available nor its Failed counts.
+    const current = statusIsCurrent(sdep, input.afterResourceVersion);
     const state = status.state ?? 'Unknown';
-    ctx.heartbeat({ deployment: where, startedAt, state } satisfies ReadyHeartbeat);
+    ctx.heartbeat({ deployment: where, startedAt, state: current ? state : `${state} (from before the deploy)` } satisfies ReadyHeartbeat);
     if (current && state === 'Available') return { state: 'Available' };
     if (current && state === 'Failed') {
       throw failure(ErrorType.DeploymentFailed, `deployment ${where} failed: ${status.description || 'no description'}`, true);
     }
     const elapsed = Date.now() - startedAt;
     if (elapsed >= timeoutMs) {
-      throw failure(
-        ErrorType.DeploymentFailed,
-        `deployment ${where} not Available after ${input.timeout} (state ${state}${status.description ? `: ${status.description}` : ''})`,
-        true,
-      );
+      const seen = current ? `state ${state}${status.description ? `: ${status.description}` : ''}` : 'its status was never updated after the deploy';
+      throw failure(ErrorType.DeploymentFailed, `deployment ${where} not Available after ${input.timeout} (${seen})`, true);
     }
     await ctx.sleep(Math.min(pollMs, timeoutMs - elapsed));
   }
+}
+
+/**
+ * Whether the status is about the spec the awaited deploy wrote. `status.observedGeneration` says so when it is
+ * there, but Seldon Core v1 never writes it; then the deploy's own write is the mark: the controller's status
+ * writes change the resourceVersion, and one that succeeds after the deploy was computed from it (Kubernetes
+ * refuses a status update based on an older version). Without either, the status is all there is.
+ */
+export function statusIsCurrent(sdep: SeldonDeployment, afterResourceVersion: string | undefined): boolean {
+  const observed = sdep.status?.observedGeneration;
+  const generation = sdep.metadata.generation;
+  if (observed !== undefined && generation !== undefined) return observed >= generation;
+  if (afterResourceVersion !== undefined) return sdep.metadata.resourceVersion !== afterResourceVersion;
+  return true;
 }

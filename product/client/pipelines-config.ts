@@ -86,6 +86,13 @@ class Reader {
   }
 }
 
+/** The Determined model name: by default the pipeline's; the master refuses all-digit names (it reads them as ids). */
+function modelName(r: Reader, o: Obj | undefined, path: string, pipelineName: string): string {
+  const v = r.str(o, 'modelName', path, { default: pipelineName || undefined, pattern: NAME });
+  if (/^\d+$/.test(v)) r.problems.push(`${path}.modelName: "${v}" is only digits, which Determined refuses as a model name: set another modelName`);
+  return v;
+}
+
 function repo(r: Reader, value: unknown, path: string): RepoRef {
   const o = r.obj(value, path);
   r.unknownKeys(o, path, ['project', 'repo', 'branch']);
@@ -132,7 +139,7 @@ function pipeline(r: Reader, value: unknown, path: string): PipelineSpec {
       path: r.str(exp, 'path', `${path}.experiment`, { default: '.' }),
       configFile: r.str(exp, 'configFile', `${path}.experiment`, { default: 'const.yaml' }),
     },
-    modelName: r.str(o, 'modelName', path, { default: name || undefined, pattern: NAME }),
+    modelName: modelName(r, o, path, name),
     output: repo(r, o?.output, `${path}.output`),
     deployment: {
       name: r.str(dep, 'name', dp, { pattern: K8S_NAME }),

@@ -201,6 +201,11 @@ export interface DeployResult {
   previous: DeployedModel | null;
   /** False when a retry found the same spec already applied. */
   changed: boolean;
+  /**
+   * The resource's `metadata.resourceVersion` as this call wrote it (absent when nothing was written). Seldon
+   * Core publishes no observedGeneration: a status written after this version is the first about the new spec.
+   */
+  resourceVersion?: string;
 }
 
 export interface WaitDeploymentReadyInput {
@@ -209,6 +214,11 @@ export interface WaitDeploymentReadyInput {
   /** e.g. `10m`. */
   timeout: string;
   pollInterval: string;
+  /**
+   * The `resourceVersion` the deploy being waited for wrote (DeployResult.resourceVersion): until the resource
+   * changes from it, its status is the one from before that deploy (the controller has not caught up).
+   */
+  afterResourceVersion?: string;
 }
 
 export interface ReplaceDetectorInput {

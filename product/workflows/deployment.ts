@@ -93,7 +93,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   try {
     await steps.run(
       'wait-ready',
-      () => waitReady({ ...target, timeout: deployment.readyTimeout, pollInterval: '2s' }),
+      () => waitReady({ ...target, timeout: deployment.readyTimeout, pollInterval: '2s', afterResourceVersion: rollout.resourceVersion }),
       () => 'Available',
     );
   } catch (err) {
@@ -141,15 +141,17 @@ async function rollBack(steps: StepTracker, input: DeploymentInput, previous: De
   const previousInfo = await steps.run('rollback-read-model-info', () =>
     quick.readModelInfo({ repo: input.output, commit: previous.outputCommit }),
   );
-  await steps.run('rollback-deploy', () =>
+  const restored = await steps.run('rollback-deploy', () =>
     quick.deployModel({ deployment, modelInfo: previousInfo, outputCommit: previous.outputCommit }),
   );
+  // Waits for the rollback's own write: right after it, the status still shows the failed rollout.
   await steps.run('rollback-wait-ready', () =>
     streaming.waitForDeploymentReady({
       deploymentName: deployment.name,
       namespace: deployment.namespace,
       timeout: deployment.readyTimeout,
       pollInterval: '2s',
+      afterResourceVersion: restored.resourceVersion,
     }),
   );
   return previous;

@@ -71,15 +71,16 @@ maybe('serving image (ModelServer under seldon-core, checkpoint from the Determi
   const versions: { commit: string; uuid: string }[] = [];
   let triangle: unknown;
 
-  async function waitFor(name: string, generation: number): Promise<{ state: string; description?: string }> {
+  /** The settled status; `after` (the resourceVersion an update wrote) skips the previous status the update left. */
+  async function waitFor(name: string, after?: string): Promise<{ state: string; description?: string }> {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const { body } = await client.call<{ status?: { state: string; description?: string; observedGeneration?: number } }>(
+      const { body } = await client.call<{ metadata: { resourceVersion: string }; status?: { state: string; description?: string } }>(
         'GET',
         `/namespaces/${NS}/seldondeployments/${name}`,
       );
       const status = body.status;
-      if (status && status.state !== 'Creating' && (status.observedGeneration ?? 0) >= generation) return status;
+      if (status && status.state !== 'Creating' && body.metadata.resourceVersion !== after) return status;
       if (Date.now() > deadline) throw new Error(`${name} still ${status?.state} after 60 s`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -156,7 +157,7 @@ maybe('serving image (ModelServer under seldon-core, checkpoint from the Determi
       { name: 'model_registry_version', type: 'INT', value: '1' },
     ], [...containerEnv(), { name: 'MODEL_DIR', value: path.join(tmp, 'models') }]));
     expect(status).toBe(200);
-    expect(await waitFor('shapes', 1)).toMatchObject({ state: 'Available' });
+    expect(await waitFor('shapes')).toMatchObject({ state: 'Available' });
 
     v1 = await predict('shapes', triangle);
     expect(v1.data.names).toEqual(CLASSES);
@@ -173,8 +174,10 @@ maybe('serving image (ModelServer under seldon-core, checkpoint from the Determi
       { name: 'model_name', type: 'STRING', value: 'shapes' },
       { name: 'model_version', type: 'STRING', value: versions[1].commit },
     ];
-    expect((await client.call('PUT', `/namespaces/${NS}/seldondeployments/shapes`, current)).status).toBe(200);
-    expect(await waitFor('shapes', 2)).toMatchObject({ state: 'Available' });
+    // `current` carries the resourceVersion it was read at, as an update must.
+    const updated = await client.call<{ metadata: { resourceVersion: string } }>('PUT', `/namespaces/${NS}/seldondeployments/shapes`, current);
+    expect(updated.status).toBe(200);
+    expect(await waitFor('shapes', updated.body.metadata.resourceVersion)).toMatchObject({ state: 'Available' });
 
     const v2 = await predict('shapes', triangle);
     expect(v2.meta.tags).toMatchObject({ model_version: versions[1].commit, model_registry_version: 2, checkpoint_uuid: versions[1].uuid });
@@ -194,7 +197,7 @@ maybe('serving image (ModelServer under seldon-core, checkpoint from the Determi
       { name: 'model_name', type: 'STRING', value: 'shapes' },
       { name: 'model_version', type: 'STRING', value: 'no-such-commit' },
     ], containerEnv()));
-    const status = await waitFor('shapes-missing', 1);
+    const status = await waitFor('shapes-missing');
     expect(status.state).toBe('Failed');
     expect(status.description).toContain("model 'shapes' has no version with name 'no-such-commit'");
   });

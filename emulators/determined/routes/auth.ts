@@ -34,11 +34,14 @@ export function addAuthRoutes(router: Router, master: MasterContext): void {
 
   router.post('/api/v1/auth/login', async (ctx) => {
     const body = await readApiJson<{ username?: unknown; password?: unknown; isHashed?: unknown }>(ctx);
-    if (typeof body.username !== 'string' || !body.username) throw apiError('InvalidArgument', 'username is required');
+    if (typeof body.username !== 'string' || !body.username) throw apiError('InvalidArgument', 'missing argument: username');
     const user = store.state.users.find((u) => u.username === body.username);
     const given = typeof body.password === 'string' ? body.password : '';
     const expected = body.isHashed === true ? hashPassword(user?.password ?? '') : (user?.password ?? '');
-    if (!user || !user.active || given !== expected) throw apiError('PermissionDenied', 'invalid credentials');
+    // As master/internal/api_auth.go: an unknown user, a remote-only user and a wrong password get the same
+    // 401 (nothing leaks which it was); only then is an inactive user told so, with a 403.
+    if (!user || user.remote || given !== expected) throw apiError('Unauthenticated', 'invalid credentials');
+    if (!user.active) throw apiError('PermissionDenied', 'user is not active');
     const token = `v2.public.${crypto.randomBytes(24).toString('base64url')}`;
     store.state.sessions.push({ token, userId: user.id, createdAt: new Date().toISOString() });
     store.save();

@@ -4,12 +4,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import yaml from 'js-yaml';
 import type { RequestContext, Router } from '../../common/router';
-import { sendJson, writeNdjsonLine } from '../../common/body';
+import { sendJson } from '../../common/body';
 import { apiError } from '../errors';
-import { authed, enumParam, intParam, ORDER_BY, readApiJson, type MasterContext } from '../context';
+import { authed, enumParam, experimentOr404, intParam, ORDER_BY, readApiJson, type MasterContext } from '../context';
 import type { CheckpointRecord, ExperimentRecord, JsonObject, ModelDefinitionFile, TrialRecord, UserRecord } from '../store';
 import { TERMINAL_STATES } from '../store';
-import { checkpointJson, experimentJson, jobSummaryJson, paginate, searcherOf, trialJson } from '../wire';
+import { checkpointJson, experimentJson, jobSummaryJson, searcherOf, trialJson } from '../wire';
+import { pageInfo, pageParams, paginate } from '../pagination';
 
 const EXPERIMENT_SORT = [
   'SORT_BY_UNSPECIFIED', 'SORT_BY_ID', 'SORT_BY_DESCRIPTION', '', 'SORT_BY_START_TIME', 'SORT_BY_END_TIME', 'SORT_BY_STATE',
@@ -30,12 +31,6 @@ const DEFAULT_IMAGES = {
 
 export function addExperimentRoutes(router: Router, master: MasterContext): void {
   const { store, runs } = master;
-
-  const experimentOr404 = (id: string): ExperimentRecord => {
-    const exp = store.experiment(intParam(id, 'experimentId'));
-    if (!exp || exp.state === 'STATE_DELETED') throw apiError('NotFound', `experiment not found: ${id}`);
-    return exp;
-  };
 
   router.post('/api/v1/experiments', authed(master, async (ctx, user) => {
     const body = await readApiJson<JsonObject>(ctx);
@@ -69,17 +64,17 @@ export function addExperimentRoutes(router: Router, master: MasterContext): void
     };
     items = [...items].sort((a, b) => compare(key(a), key(b)) || a.id - b.id);
     if (orderBy === 'ORDER_BY_DESC') items.reverse();
-    const { page, pagination } = paginate(items, intParam(q.get('offset'), 'offset', 0), intParam(q.get('limit'), 'limit', 0));
+    const { page, pagination } = pageInfo(items, pageParams(q));
     sendJson(ctx.res, 200, { experiments: page.map((e) => experimentJson(store, e)), pagination });
   }));
 
   router.get('/api/v1/experiments/:id', authed(master, (ctx) => {
-    const exp = experimentOr404(ctx.params.id);
+    const exp = experimentOr404(store, ctx.params.id);
     sendJson(ctx.res, 200, { experiment: experimentJson(store, exp), jobSummary: jobSummaryJson(exp), config: exp.config });
   }));
 
   router.patch('/api/v1/experiments/:id', authed(master, async (ctx) => {
-    const exp = experimentOr404(ctx.params.id);
+    const exp = experimentOr404(store, ctx.params.id);
     const patch = await readApiJson<JsonObject>(ctx);
     if (patch.id !== undefined && Number(patch.id) !== exp.id) throw apiError('InvalidArgument', 'experiment.id does not match the path');
     for (const field of ['name', 'description', 'notes'] as const) {
@@ -100,14 +95,14 @@ export function addExperimentRoutes(router: Router, master: MasterContext): void
   }));
 
   router.put('/api/v1/experiments/:id/labels/:label', authed(master, (ctx) => {
-    const exp = experimentOr404(ctx.params.id);
+    const exp = experimentOr404(store, ctx.params.id);
     if (!exp.labels.includes(ctx.params.label)) setLabels(exp, [...exp.labels, ctx.params.label]);
     store.save();
     sendJson(ctx.res, 200, { labels: exp.labels });
   }));
 
   router.delete('/api/v1/experiments/:id/labels/:label', authed(master, (ctx) => {
-    const exp = experimentOr404(ctx.params.id);
+    const exp = experimentOr404(store, ctx.params.id);
     setLabels(exp, exp.labels.filter((l) => l !== ctx.params.label));
     store.save();
     sendJson(ctx.res, 200, { labels: exp.labels });
@@ -115,7 +110,7 @@ export function addExperimentRoutes(router: Router, master: MasterContext): void
 
   const action = (name: string, run: (exp: ExperimentRecord) => void) =>
     router.post(`/api/v1/experiments/:id/${name}`, authed(master, (ctx) => {
-      run(experimentOr404(ctx.params.id));
+      run(experimentOr404(store, ctx.params.id));
       sendJson(ctx.res, 200, {});
     }));
   action('kill', (exp) => runs.stop(exp, 'kill'));
@@ -139,41 +134,24 @@ export function addExperimentRoutes(router: Router, master: MasterContext): void
   });
 
   router.get('/api/v1/experiments/:id/trials', authed(master, (ctx) => {
-    const exp = experimentOr404(ctx.params.id);
+    const exp = experimentOr404(store, ctx.params.id);
     const trials = exp.trialIds.map((id) => store.trial(id)).filter((t): t is TrialRecord => !!t);
     const orderBy = enumParam(ctx.query.get('orderBy'), 'orderBy', ORDER_BY, 'ORDER_BY_UNSPECIFIED');
     if (orderBy === 'ORDER_BY_DESC') trials.reverse();
-    const { page, pagination } = paginate(trials, intParam(ctx.query.get('offset'), 'offset', 0), intParam(ctx.query.get('limit'), 'limit', 0));
+    const { page, pagination } = pageInfo(trials, pageParams(ctx.query));
     sendJson(ctx.res, 200, { trials: page.map((t) => trialJson(store, t)), pagination });
   }));
 
-  router.get('/api/v1/trials/:id', authed(master, (ctx) => {
-    const trial = store.trial(intParam(ctx.params.id, 'trialId'));
-    if (!trial) throw apiError('NotFound', `trial not found: ${ctx.params.id}`);
-    sendJson(ctx.res, 200, { trial: trialJson(store, trial) });
-  }));
-
   router.get('/api/v1/experiments/:id/checkpoints', authed(master, (ctx) => {
-    const exp = experimentOr404(ctx.params.id);
+    const exp = experimentOr404(store, ctx.params.id);
     const list = sortCheckpoints(
       exp,
       store.state.checkpoints.filter((c) => c.experimentId === exp.id),
       ctx,
     );
-    const { page, pagination } = paginate(list, intParam(ctx.query.get('offset'), 'offset', 0), intParam(ctx.query.get('limit'), 'limit', 0));
+    const { page, pagination } = paginate(list, pageParams(ctx.query));
     sendJson(ctx.res, 200, { checkpoints: page.map((c) => checkpointJson(store, c)), pagination });
   }));
-
-  router.get('/api/v1/trials/:id/checkpoints', authed(master, (ctx) => {
-    const trial = store.trial(intParam(ctx.params.id, 'trialId'));
-    if (!trial) throw apiError('NotFound', `trial not found: ${ctx.params.id}`);
-    const exp = experimentOr404(String(trial.experimentId));
-    const list = sortCheckpoints(exp, store.state.checkpoints.filter((c) => c.trialId === trial.id), ctx);
-    const { page, pagination } = paginate(list, intParam(ctx.query.get('offset'), 'offset', 0), intParam(ctx.query.get('limit'), 'limit', 0));
-    sendJson(ctx.res, 200, { checkpoints: page.map((c) => checkpointJson(store, c)), pagination });
-  }));
-
-  router.get('/api/v1/trials/:id/logs', authed(master, (ctx) => streamTrialLogs(master, ctx)));
 }
 
 function compare(a: string | number, b: string | number): number {
@@ -186,7 +164,7 @@ function setLabels(exp: ExperimentRecord, labels: string[]): void {
 }
 
 /** GetExperimentCheckpoints: states filter, sortByAttr / sortByMetric, orderBy (default: best first). */
-function sortCheckpoints(exp: ExperimentRecord, items: CheckpointRecord[], ctx: RequestContext): CheckpointRecord[] {
+export function sortCheckpoints(exp: ExperimentRecord, items: CheckpointRecord[], ctx: RequestContext): CheckpointRecord[] {
   const q = ctx.query;
   const states = q.getAll('states').map((s) => enumParam(s, 'states', CHECKPOINT_STATES, 'STATE_UNSPECIFIED'));
   let list = states.length ? items.filter((c) => states.includes(c.state)) : [...items];
@@ -370,33 +348,3 @@ export function createExperiment(master: MasterContext, body: JsonObject, user: 
   if (body.activate === true) master.runs.start(exp);
   return { experiment: experimentJson(store, exp), config, warnings: [] };
 }
-
-/** TrialLogs as NDJSON `{"result": TrialLogsResponse}` lines; `follow=true` tails until the trial ends. */
-async function streamTrialLogs(master: MasterContext, ctx: RequestContext): Promise<void> {
-  const { store } = master;
-  const trial = store.trial(intParam(ctx.params.id, 'trialId'));
-  if (!trial) throw apiError('NotFound', `trial not found: ${ctx.params.id}`);
-  const follow = ctx.query.get('follow') === 'true';
-  const limit = intParam(ctx.query.get('limit'), 'limit', 0);
-  ctx.res.writeHead(200, { 'content-type': 'application/json' });
-  let sent = 0;
-  let closed = false;
-  ctx.req.on('close', () => (closed = true));
-  const file = store.trialLogPath(trial.id);
-  for (;;) {
-    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-    for (; sent < lines.length && !closed; sent++) {
-      if (limit > 0 && sent >= limit) break;
-      const line = JSON.parse(lines[sent]) as { timestamp: string; level: string; log: string };
-      await writeNdjsonLine(ctx.res, {
-        result: { id: String(sent + 1), timestamp: line.timestamp, message: line.log, level: line.level, trialId: trial.id, log: line.log },
-      });
-    }
-    const exp = store.experiment(trial.experimentId);
-    const done = !exp || TERMINAL_STATES.includes(exp.state);
-    if (!follow || closed || (limit > 0 && sent >= limit) || (done && sent >= lines.length)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  ctx.res.end();
-}
-

@@ -4,7 +4,8 @@ import { sendJson } from '../../common/body';
 import { apiError } from '../errors';
 import { authed, enumParam, intParam, ORDER_BY, readApiJson, type MasterContext } from '../context';
 import type { JsonObject, ModelRecord, ModelVersionRecord } from '../store';
-import { modelJson, modelVersionJson, paginate } from '../wire';
+import { modelJson, modelVersionJson } from '../wire';
+import { pageParams, paginate } from '../pagination';
 
 const MODEL_SORT = [
   'SORT_BY_UNSPECIFIED', 'SORT_BY_NAME', 'SORT_BY_DESCRIPTION', '', 'SORT_BY_CREATION_TIME', 'SORT_BY_LAST_UPDATED_TIME',
@@ -33,6 +34,18 @@ function optionalLabels(body: JsonObject): string[] | undefined {
   return [...new Set(v as string[])];
 }
 
+/** The master's clearModelName (master/internal/api_model.go): the checks a new or renamed model's name must pass. */
+function checkModelName(name: string | undefined): string {
+  if (!name || !name.replace(/ /g, '')) throw apiError('InvalidArgument', 'model names cannot be blank');
+  if (name.includes('  ')) throw apiError('InvalidArgument', 'model names cannot have excessive spacing');
+  if (name.includes('/') || name.includes('\\')) throw apiError('InvalidArgument', 'model names cannot have slashes');
+  // An all-digit name would be read back as a model id by GET /api/v1/models/{name}.
+  if (/^\d+$/.test(name)) throw apiError('InvalidArgument', 'model names cannot be only numbers');
+  return name;
+}
+
+const DUPLICATE_MODEL = 'avoid names equal to other models (case-sensitive)';
+
 function compare(a: string | number, b: string | number): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -41,22 +54,23 @@ export function addModelRoutes(router: Router, master: MasterContext): void {
   const { store } = master;
 
   const modelOr404 = (name: string): ModelRecord => {
-    const model = store.model(name) ?? (/^\d+$/.test(name) ? store.state.models.find((m) => m.id === Number(name)) : undefined);
+    // As ModelFromIdentifier: an all-digit identifier is a model id, anything else a name.
+    const model = /^\d+$/.test(name) ? store.state.models.find((m) => m.id === Number(name)) : store.model(name);
     if (!model) throw apiError('NotFound', `model "${name}" not found`);
     return model;
   };
-  const versionOr404 = (model: ModelRecord, num: string): ModelVersionRecord => {
+  const versionOr404 = (model: ModelRecord, identifier: string, num: string): ModelVersionRecord => {
     const n = intParam(num, 'modelVersionNum');
     const version = store.state.modelVersions.find((v) => v.modelId === model.id && v.version === n);
-    if (!version) throw apiError('NotFound', `model version ${n} of model "${model.name}" not found`);
+    // The master names the model as the caller did (its name or its id).
+    if (!version) throw apiError('NotFound', `version ${n} for model ${JSON.stringify(identifier)} not found`);
     return version;
   };
 
   router.post('/api/v1/models', authed(master, async (ctx, user) => {
     const body = await readApiJson<JsonObject>(ctx);
-    const name = optionalString(body, 'name');
-    if (!name || !name.trim()) throw apiError('InvalidArgument', 'model names cannot be blank');
-    if (store.model(name)) throw apiError('AlreadyExists', `model with name "${name}" already exists`);
+    const name = checkModelName(optionalString(body, 'name'));
+    if (store.model(name)) throw apiError('AlreadyExists', DUPLICATE_MODEL);
     const now = new Date().toISOString();
     const model: ModelRecord = {
       id: store.nextId('model'),
@@ -103,7 +117,7 @@ export function addModelRoutes(router: Router, master: MasterContext): void {
     };
     items.sort((a, b) => compare(key(a), key(b)) || a.id - b.id);
     if (orderBy === 'ORDER_BY_DESC') items.reverse();
-    const { page, pagination } = paginate(items, intParam(q.get('offset'), 'offset', 0), intParam(q.get('limit'), 'limit', 0));
+    const { page, pagination } = paginate(items, pageParams(q));
     sendJson(ctx.res, 200, { models: page.map((m) => modelJson(store, m)), pagination });
   }));
 
@@ -113,9 +127,9 @@ export function addModelRoutes(router: Router, master: MasterContext): void {
     const model = modelOr404(ctx.params.name);
     const patch = await readApiJson<JsonObject>(ctx);
     const name = optionalString(patch, 'name');
-    if (name !== undefined) {
-      if (!name.trim()) throw apiError('InvalidArgument', 'model names cannot be blank');
-      if (name !== model.name && store.model(name)) throw apiError('AlreadyExists', `model with name "${name}" already exists`);
+    if (name !== undefined && name !== model.name) {
+      checkModelName(name);
+      if (store.model(name)) throw apiError('AlreadyExists', DUPLICATE_MODEL);
       model.name = name;
     }
     model.description = optionalString(patch, 'description') ?? model.description;
@@ -169,18 +183,18 @@ export function addModelRoutes(router: Router, master: MasterContext): void {
     const key = (v: ModelVersionRecord) => (sortBy === 'SORT_BY_CREATION_TIME' ? v.creationTime : v.version);
     items.sort((a, b) => compare(key(a), key(b)) || a.version - b.version);
     if (orderBy === 'ORDER_BY_DESC') items.reverse();
-    const { page, pagination } = paginate(items, intParam(q.get('offset'), 'offset', 0), intParam(q.get('limit'), 'limit', 0));
+    const { page, pagination } = paginate(items, pageParams(q));
     sendJson(ctx.res, 200, { model: modelJson(store, model), modelVersions: page.map((v) => modelVersionJson(store, v)), pagination });
   }));
 
   router.get('/api/v1/models/:name/versions/:num', authed(master, (ctx) => {
     const model = modelOr404(ctx.params.name);
-    sendJson(ctx.res, 200, { modelVersion: modelVersionJson(store, versionOr404(model, ctx.params.num)) });
+    sendJson(ctx.res, 200, { modelVersion: modelVersionJson(store, versionOr404(model, ctx.params.name, ctx.params.num)) });
   }));
 
   router.patch('/api/v1/models/:name/versions/:num', authed(master, async (ctx) => {
     const model = modelOr404(ctx.params.name);
-    const version = versionOr404(model, ctx.params.num);
+    const version = versionOr404(model, ctx.params.name, ctx.params.num);
     const patch = await readApiJson<JsonObject>(ctx);
     version.name = optionalString(patch, 'name') ?? version.name;
     version.comment = optionalString(patch, 'comment') ?? version.comment;

@@ -100,6 +100,20 @@ def main():
         check(err.code() == grpc.StatusCode.NOT_FOUND, f"inspect_file of a deleted file: {err.code()} {err.details()}")
     step("deleted file is NOT_FOUND")
 
+    # As pachd's globMatchFunction: the root directory is matched by the glob "/" only.
+    for pattern in ["/*", "*", "/**"]:
+        globbed = [fi.file.path for fi in client.pfs.glob_file(commit=c2, pattern=pattern)]
+        check("/" not in globbed and "/keep.txt" in globbed, f"glob_file {pattern}: {globbed}")
+    root = [fi.file.path for fi in client.pfs.glob_file(commit=c2, pattern="/")]
+    check(root == ["/"], f"glob_file /: {root}")
+    step("glob_file lists the root for / only")
+
+    # pachd's deleteRepo: a missing repo is deleted=False, not an error, with or without force.
+    for force in [False, True]:
+        gone = client.pfs.delete_repo(repo=pfs.Repo(name="never-created", type="user"), force=force)
+        check(gone.deleted is False, f"delete_repo of a missing repo (force={force}): {gone}")
+    step("delete_repo of a missing repo: deleted=False")
+
     wrong = Client(host=host, port=port, auth_token=token + "-wrong")
     try:
         wrong.pfs.inspect_repo(repo=repo)

@@ -43,7 +43,7 @@ def detector(name, kind):
     }
 
 
-def deployment(name, namespace):
+def deployment(name, namespace, image="example/serve:0.0.7"):
     container = f"{name}-container"
     return {
         "apiVersion": "machinelearning.seldon.io/v1",
@@ -62,7 +62,7 @@ def deployment(name, namespace):
                                 "containers": [
                                     {
                                         "name": container,
-                                        "image": "example/serve:0.0.7",
+                                        "image": image,
                                         "env": [{"name": "MODEL_METADATA", "value": "---\nname: dogcat\n"}],
                                     }
                                 ]
@@ -114,7 +114,8 @@ def main():
     created = deployments.create_seldon_deployment(namespace, deployment(name, namespace))
     assert created.metadata.name == name, created.metadata
     assert created.metadata.uid, "uid missing"
-    assert created.status.state == "Creating", created.status
+    # The status is a subresource the controller writes later: a create answers none.
+    assert created.status is None, created.status
     step("created deployment")
 
     try:
@@ -134,6 +135,40 @@ def main():
     assert current.status.address.url.endswith(f"/seldon/{namespace}/{name}/api/v1.0/predictions"), current.status.address
     assert any(c["type"] == "DeploymentsReady" and c["status"] == "True" for c in current.status.conditions), current.status.conditions
     step("deployment is Available")
+
+    # An update carries the resourceVersion it read: 422 without one, 409 with a stale one.
+    changed = deployment(name, namespace, image="example/serve:0.0.8")
+    for version, status, words in [(None, 422, "must be specified for an update"), ("1", 409, "the object has been modified")]:
+        changed["metadata"].pop("resourceVersion", None)
+        if version:
+            changed["metadata"]["resourceVersion"] = version
+        try:
+            deployments.update_seldon_deployment(name, namespace, changed)
+            raise AssertionError(f"an update at resourceVersion {version} should be refused")
+        except ApiException as e:
+            assert e.status == status and words in e.body, (e.status, e.body)
+    changed["metadata"]["resourceVersion"] = current.metadata.resource_version
+    updated = deployments.update_seldon_deployment(name, namespace, changed)
+    assert updated.metadata.generation == 2, updated.metadata
+    # It answers the previous status (Available) until the controller catches up; there is no observedGeneration
+    # to tell, so "poll until Available" must wait for the status to change after the update's resourceVersion.
+    assert updated.status.state == "Available" and updated.status.observed_generation is None, updated.status
+    deadline = time.time() + 30
+    while True:
+        current = deployments.read_seldon_deployment(name, namespace)
+        if current.metadata.resource_version != updated.metadata.resource_version and current.status.state == "Available":
+            break
+        assert time.time() < deadline, f"the update never became Available: {current.status}"
+        time.sleep(0.1)
+    step("updated at its resourceVersion; Available again once the status caught up")
+
+    try:
+        deployments.validate_seldon_deployment(namespace, deployment(name, namespace))
+        raise AssertionError("validate without a body should be refused")
+    except ApiException as e:
+        # The generated client drops a GET's body; the route still is ValidateSeldonDeployment, not a deployment.
+        assert e.status == 400 and "required in the request body" in e.body, (e.status, e.body)
+    step("validate route answers (the SDK sends no body)")
 
     listed = deployments.list_seldon_deployments(namespace)
     assert [d.metadata.name for d in listed.items] == [name], listed

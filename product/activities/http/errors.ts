@@ -87,3 +87,10 @@ export function isTimeout(err: unknown): boolean {
 export function failureType(err: unknown): string | undefined {
   return err instanceof ApplicationFailure ? (err.type ?? undefined) : undefined;
 }
+
+/** The HTTP status a failed request got, when it got an answer. */
+export function failureStatus(err: unknown): number | undefined {
+  if (!(err instanceof ApplicationFailure)) return undefined;
+  const status = (err.details?.[0] as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' ? status : undefined;
+}

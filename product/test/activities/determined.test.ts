@@ -7,6 +7,11 @@ import { CancelledFailure } from '@temporalio/common';
 import yaml from 'js-yaml';
 import { createActivities } from '../../activities';
 import type { ExperimentCode, ExperimentProgress, RepoRef, SubmitExperimentInput } from '../../common/types';
+import { ErrorType } from '../../common/errors';
+import { failure } from '../../activities/http/errors';
+import { ensureModel } from '../../activities/model-registry';
+import type { DeterminedClient } from '../../activities/determined/client';
+import type { Model } from '../../activities/determined/types';
 import { commitFiles, EXPERIMENT_CONFIG, expectFailure, makeGitRepo, mockEnv, run, startHarness, waitFor, type Harness } from './helpers';
 
 const inputRepo: RepoRef = { project: 'default', repo: 'dogs-and-cats', branch: 'master' };
@@ -113,6 +118,31 @@ describe('lookupModel', () => {
     expect(model.labels).toEqual(['dogs-and-cats-model', 'dogs-and-cats']);
     expect(model.metadata).toEqual({ pipeline: 'dogs-and-cats-model', repository: 'dogs-and-cats' });
   });
+
+  test('a name the master refuses is a non-retryable BadRequest with its reason (not a lookup of another model)', async () => {
+    await expectFailure(run(h.activities, 'lookupModel', { modelName: '20240101', pipelineName: 'p', inputRepo }), 'BadRequest', {
+      nonRetryable: true,
+      message: /HTTP 400: model names cannot be only numbers/,
+    });
+  });
+});
+
+test('ensureModel reads a model created meanwhile (409 AlreadyExists), and only then', async () => {
+  const missing = failure(ErrorType.NotFound, 'GET /api/v1/models/raced: HTTP 404', true, { status: 404 });
+  const taken = failure(ErrorType.BadRequest, 'POST /api/v1/models: HTTP 409: avoid names equal to other models (case-sensitive)', true, { status: 409 });
+  const refused = failure(ErrorType.BadRequest, 'POST /api/v1/models: HTTP 400: model names cannot have slashes', true, { status: 400 });
+  const model = { name: 'raced' } as Model;
+  const stub = (postError: unknown) => {
+    const getModel = jest.fn().mockRejectedValueOnce(missing).mockResolvedValue({ model });
+    return { getModel, postModel: jest.fn().mockRejectedValue(postError) } as unknown as DeterminedClient & { getModel: jest.Mock };
+  };
+  const input = { modelName: 'raced', pipelineName: 'p', inputRepo };
+  const raced = stub(taken);
+  expect(await ensureModel(raced, input)).toBe(model);
+  expect(raced.getModel).toHaveBeenCalledTimes(2);
+  const invalid = stub(refused);
+  await expect(ensureModel(invalid, input)).rejects.toBe(refused);
+  expect(invalid.getModel).toHaveBeenCalledTimes(1);
 });
 
 describe('training round trip', () => {

@@ -3,6 +3,11 @@ import axios from 'axios';
 import { createActivities } from '../../activities';
 import type { DeploymentSettings, DetectorSettings, ModelInfo } from '../../common/types';
 import { expectFailure, mockEnv, run, startHarness, type Harness } from './helpers';
+import { ErrorType } from '../../common/errors';
+import { deployModel } from '../../activities/deploy-model';
+import { failure } from '../../activities/http/errors';
+import { buildSeldonDeployment } from '../../activities/seldon/deployment-resource';
+import type { Clients } from '../../activities/clients';
 
 let h: Harness;
 let token: string;
@@ -10,7 +15,10 @@ let token: string;
 beforeAll(async () => {
   h = await startHarness({
     seldon: {
-      outcomes: [{ name: 'broken-*', state: 'Failed', delayMs: 50, message: 'container crashed: exit code 1' }, { name: 'slow-*', state: 'Available', delayMs: 60_000 }],
+      outcomes: [
+        { name: 'broken-*', state: 'Failed', delayMs: 50, message: 'container crashed: exit code 1' },
+        { name: 'slow-*', state: 'Available', delayMs: 60_000 },
+      ],
       secrets: { 'seldon/registry-credentials': { DET_MASTER: 'http://det:8080', DET_USER: 'determined', DET_PASSWORD: 'secret' } },
     },
   });
@@ -57,15 +65,27 @@ async function readSdep(name: string): Promise<{ metadata: { annotations: Record
   return res.data;
 }
 
-const ready = (name: string, timeout = '10s') =>
-  run(h.activities, 'waitForDeploymentReady', { deploymentName: name, namespace: 'seldon', timeout, pollInterval: '50ms' });
+/** Waits for the deploy that wrote `afterResourceVersion` (DeployResult.resourceVersion), as the workflow does. */
+const ready = (name: string, afterResourceVersion?: string, timeout = '10s') =>
+  run(h.activities, 'waitForDeploymentReady', { deploymentName: name, namespace: 'seldon', timeout, pollInterval: '50ms', afterResourceVersion });
+
+const DEFAULT_OUTCOMES = [
+  { name: 'broken-*', state: 'Failed', delayMs: 50, message: 'container crashed: exit code 1' },
+  { name: 'slow-*', state: 'Available', delayMs: 60_000 },
+];
+
+/** Replaces the emulator's outcome rules (the defaults stay, after the given ones). */
+async function setOutcomes(rules: Record<string, unknown>[]): Promise<void> {
+  const res = await fetch(`${h.seldon!.url}/__emulator/outcomes`, { method: 'PUT', body: JSON.stringify({ rules: [...rules, ...DEFAULT_OUTCOMES] }) });
+  expect(res.status).toBe(200);
+}
 
 describe('deployModel', () => {
   test('creates, becomes Available, reports what it replaced, and does not re-apply the same version', async () => {
     expect(await run(h.activities, 'getDeployedModel', { deploymentName: 'dogcat', namespace: 'seldon' })).toBeNull();
     const first = await run(h.activities, 'deployModel', { deployment: settings('dogcat'), modelInfo: info(1, 'c1'.repeat(16)), outputCommit: 'o1' });
-    expect(first).toEqual({ deploymentName: 'dogcat', namespace: 'seldon', previous: null, changed: true });
-    expect(await ready('dogcat')).toEqual({ state: 'Available' });
+    expect(first).toEqual({ deploymentName: 'dogcat', namespace: 'seldon', previous: null, changed: true, resourceVersion: expect.stringMatching(/^\d+$/) });
+    expect(await ready('dogcat', first.resourceVersion)).toEqual({ state: 'Available' });
 
     const sdep = await readSdep('dogcat');
     const container = sdep.spec.predictors[0].componentSpecs[0].spec.containers[0];
@@ -85,21 +105,23 @@ describe('deployModel', () => {
       state: 'Available',
     });
 
+    // An update: it must carry the resourceVersion it read (the API refuses it otherwise).
     const second = await run(h.activities, 'deployModel', { deployment: settings('dogcat'), modelInfo: info(2, 'c2'.repeat(16)), outputCommit: 'o2' });
     expect(second).toMatchObject({ changed: true, previous: { registryVersion: 1, outputCommit: 'o1', state: 'Available' } });
-    // A retry of the same deploy (its answer lost) changes nothing and still reports the previous model.
+    expect(Number(second.resourceVersion)).toBeGreaterThan(Number(first.resourceVersion));
+    // A retry of the same deploy (its answer lost) changes nothing, writes nothing and still reports the previous model.
     const retried = await run(h.activities, 'deployModel', { deployment: settings('dogcat'), modelInfo: info(2, 'c2'.repeat(16)), outputCommit: 'o2' });
-    expect(retried).toEqual({ ...second, changed: false });
-    expect(await ready('dogcat')).toEqual({ state: 'Available' });
+    expect(retried).toEqual({ deploymentName: 'dogcat', namespace: 'seldon', previous: second.previous, changed: false });
+    expect(await ready('dogcat', second.resourceVersion)).toEqual({ state: 'Available' });
     expect(await run(h.activities, 'getDeployedModel', { deploymentName: 'dogcat', namespace: 'seldon' })).toMatchObject({ registryVersion: 2, state: 'Available' });
   });
 
   test('delete-first deletes and recreates', async () => {
-    await run(h.activities, 'deployModel', { deployment: settings('dogcat-df', { strategy: 'delete-first' }), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o1' });
-    await ready('dogcat-df');
+    const first = await run(h.activities, 'deployModel', { deployment: settings('dogcat-df', { strategy: 'delete-first' }), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o1' });
+    await ready('dogcat-df', first.resourceVersion);
     const res = await run(h.activities, 'deployModel', { deployment: settings('dogcat-df', { strategy: 'delete-first' }), modelInfo: info(2, 'b'.repeat(32)), outputCommit: 'o2' });
     expect(res).toMatchObject({ changed: true, previous: { registryVersion: 1 } });
-    expect(await ready('dogcat-df')).toEqual({ state: 'Available' });
+    expect(await ready('dogcat-df', res.resourceVersion)).toEqual({ state: 'Available' });
     expect((await readSdep('dogcat-df')).metadata.annotations['continuous-training.io/registry-version']).toBe('2');
   });
 
@@ -109,6 +131,29 @@ describe('deployModel', () => {
       'DeploymentFailed',
       { nonRetryable: true, message: /Not_A_Valid_Name/ },
     );
+  });
+
+  test('an update that loses a race with a status write (409) is read again and re-applied at the new resourceVersion', async () => {
+    // What the activity reads: version 1 deployed, at a resourceVersion that moves on with every read.
+    const at = (resourceVersion: string) => {
+      const sdep = buildSeldonDeployment(settings('raced'), info(1, 'a'.repeat(32)), 'o1', null);
+      return { ...sdep, metadata: { ...sdep.metadata, resourceVersion } };
+    };
+    const conflict = failure(ErrorType.BadRequest, 'PUT …/raced: HTTP 409: the object has been modified', true, { status: 409 });
+    const stub = (updates: jest.Mock) => {
+      let read = 4;
+      const seldon = { readSeldonDeployment: jest.fn(async () => at(String(++read))), updateSeldonDeployment: updates };
+      return { seldon } as unknown as Clients;
+    };
+    const input = { deployment: settings('raced'), modelInfo: info(2, 'b'.repeat(32)), outputCommit: 'o2' };
+
+    const once = jest.fn().mockRejectedValueOnce(conflict).mockResolvedValue({ metadata: { resourceVersion: '9' } });
+    expect(await deployModel(stub(once), input)).toMatchObject({ changed: true, resourceVersion: '9', previous: { registryVersion: 1 } });
+    expect(once.mock.calls.map((c) => (c[2] as { metadata: { resourceVersion: string } }).metadata.resourceVersion)).toEqual(['5', '6']);
+
+    // A resource that keeps changing: retryable, for the activity's next attempt.
+    const always = jest.fn().mockRejectedValue(conflict);
+    await expectFailure(deployModel(stub(always), input), 'Unavailable', { nonRetryable: false, message: /kept changing while it was being updated \(3 conflicts\)/ });
   });
 
   test('a retry after an injected 503 applies the deployment once', async () => {
@@ -122,8 +167,50 @@ describe('deployModel', () => {
 
 describe('waitForDeploymentReady', () => {
   test('a deployment going Failed is a non-retryable DeploymentFailed with the status description', async () => {
-    await run(h.activities, 'deployModel', { deployment: settings('broken-model'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o' });
-    await expectFailure(ready('broken-model'), 'DeploymentFailed', { nonRetryable: true, message: /container crashed/ });
+    const deployed = await run(h.activities, 'deployModel', { deployment: settings('broken-model'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o' });
+    await expectFailure(ready('broken-model', deployed.resourceVersion), 'DeploymentFailed', { nonRetryable: true, message: /container crashed/ });
+  });
+
+  // Seldon Core writes no status.observedGeneration, and an update answers (and shows) the previous status until
+  // the controller catches up: a rule keeps the controller away for an hour, so what the waiter sees is that
+  // stale status only.
+  const neverCatchesUp = (name: string) => ({ name, state: 'Available', staleStatusMs: 3_600_000 });
+
+  test('after an update, the previous Available is not taken for the new rollout', async () => {
+    const v1 = await run(h.activities, 'deployModel', { deployment: settings('stale-update'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o1' });
+    await ready('stale-update', v1.resourceVersion);
+    await setOutcomes([neverCatchesUp('stale-update')]);
+    const v2 = await run(h.activities, 'deployModel', { deployment: settings('stale-update'), modelInfo: info(2, 'b'.repeat(32)), outputCommit: 'o2' });
+    // What a reader sees is version 2's spec with version 1's status.
+    expect(await run(h.activities, 'getDeployedModel', { deploymentName: 'stale-update', namespace: 'seldon' })).toMatchObject({ registryVersion: 2, state: 'Available' });
+    await expectFailure(ready('stale-update', v2.resourceVersion, '300ms'), 'DeploymentFailed', {
+      nonRetryable: true,
+      message: /not Available after 300ms \(its status was never updated after the deploy\)/,
+    });
+  });
+
+  test('a rollback waits for its own write: the failed rollout\'s status neither fails nor passes it', async () => {
+    await setOutcomes([]);
+    const v1 = await run(h.activities, 'deployModel', { deployment: settings('rolled'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o1' });
+    await ready('rolled', v1.resourceVersion);
+    await setOutcomes([{ name: 'rolled', state: 'Failed', delayMs: 50, message: 'version 2 crashed' }]);
+    const v2 = await run(h.activities, 'deployModel', { deployment: settings('rolled'), modelInfo: info(2, 'b'.repeat(32)), outputCommit: 'o2' });
+    await expectFailure(ready('rolled', v2.resourceVersion), 'DeploymentFailed', { nonRetryable: true, message: /version 2 crashed/ });
+
+    // The rollback, with a controller that does not catch up: the status stays version 2's Failed.
+    await setOutcomes([neverCatchesUp('rolled')]);
+    const back = await run(h.activities, 'deployModel', { deployment: settings('rolled'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o1' });
+    expect(back).toMatchObject({ changed: true, previous: { registryVersion: 2, state: 'Failed' } });
+    await expectFailure(ready('rolled', back.resourceVersion, '300ms'), 'DeploymentFailed', {
+      nonRetryable: true,
+      message: /its status was never updated after the deploy/,
+    });
+
+    // Once the controller catches up again, a deploy's wait ends Available, on the status written after it.
+    await setOutcomes([]);
+    const again = await run(h.activities, 'deployModel', { deployment: settings('rolled'), modelInfo: info(3, 'c'.repeat(32)), outputCommit: 'o3' });
+    expect(await ready('rolled', again.resourceVersion)).toEqual({ state: 'Available' });
+    expect(await run(h.activities, 'getDeployedModel', { deploymentName: 'rolled', namespace: 'seldon' })).toMatchObject({ registryVersion: 3, state: 'Available' });
   });
 
   test('not Available within the timeout is a non-retryable DeploymentFailed; a retry keeps the first start time', async () => {

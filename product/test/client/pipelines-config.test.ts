@@ -84,3 +84,18 @@ test('malformed YAML, an empty document and a missing file get clear errors', ()
   expect(problemsOf('pipelines: []')).toEqual(['$.pipelines: must be a non-empty list']);
   expect(() => loadPipelinesConfig('/nonexistent/pipelines.yaml')).toThrow(/invalid pipelines config \/nonexistent\/pipelines.yaml: cannot read: ENOENT/);
 });
+
+test('an all-digit model name is refused, as Determined refuses it; also when it comes from the pipeline name', () => {
+  const pipeline = (extra: string) => `
+pipelines:
+  - name: "2024"
+    input: { repo: data }
+    experiment: { gitUrl: /tmp/x }
+    output: { repo: data-model }
+    deployment: { name: m-deploy, servingImage: img, credentialsSecret: creds }
+${extra}`;
+  const refused = '$.pipelines[0].modelName: "2024" is only digits, which Determined refuses as a model name: set another modelName';
+  expect(problemsOf(pipeline(''))).toEqual([refused]);
+  expect(problemsOf(pipeline('    modelName: "2024"'))).toEqual([refused]);
+  expect(parsePipelinesConfig(pipeline('    modelName: model-2024'))[0]).toMatchObject({ name: '2024', modelName: 'model-2024' });
+});

@@ -158,10 +158,12 @@ export function createFakeActivities(world: FakeWorld): Activities {
         outputCommit,
         state: world.failingVersions.has(modelInfo.registryVersion) ? 'Failed' : 'Available',
       };
-      return { deploymentName: deployment.name, namespace: deployment.namespace, previous, changed: true };
+      // Each write gets a new resourceVersion: the number of deploys so far.
+      const resourceVersion = `rv${world.calls.filter((c) => c.startsWith('deployModel')).length}`;
+      return { deploymentName: deployment.name, namespace: deployment.namespace, previous, changed: true, resourceVersion };
     },
-    async waitForDeploymentReady() {
-      world.calls.push(`waitForDeploymentReady:${world.deployed?.registryVersion}`);
+    async waitForDeploymentReady({ afterResourceVersion }) {
+      world.calls.push(`waitForDeploymentReady:${world.deployed?.registryVersion}@${afterResourceVersion}`);
       await sleep(1);
       if (world.deployed?.state === 'Failed') {
         throw ApplicationFailure.nonRetryable('deployment went Failed: image crashed', ErrorType.DeploymentFailed);

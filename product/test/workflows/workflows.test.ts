@@ -122,6 +122,12 @@ test('a deployment that goes Failed is rolled back to the version that served be
   });
   expect(world.deployed).toMatchObject({ registryVersion: 1, state: 'Available', outputCommit: 'out1' });
   expect(world.calls.filter((c) => c.startsWith('deployModel'))).toEqual(['deployModel:1', 'deployModel:2', 'deployModel:1']);
+  // Each wait is for its own deploy's write, the rollback's too (right after it, the status is still the failed rollout's).
+  expect(world.calls.filter((c) => c.startsWith('waitForDeploymentReady'))).toEqual([
+    'waitForDeploymentReady:1@rv1',
+    'waitForDeploymentReady:2@rv2',
+    'waitForDeploymentReady:1@rv3',
+  ]);
 });
 
 test('the promotion gate (off by default) deploys only a version whose metric beats the deployed one', async () => {

@@ -469,7 +469,7 @@ describe('a worker configured with wrong credentials: non-retryable Unauthentica
       const workflowId = trainingWorkflowId(c.pipeline.modelName, id);
       const failure = await failureOf(workflowId);
       expect(failure).toMatchObject({ type: ErrorType.Unauthenticated, nonRetryable: true });
-      expect(failure.message).toMatch(/login.*HTTP 403/);
+      expect(failure.message).toMatch(/login.*HTTP 401: invalid credentials/);
       expect(failure.chain).not.toContain('not-the-password');
       expect(await activityAttempts(tb.client, workflowId, 'lookupModel')).toEqual([1]);
       expect(await activityAttempts(tb.client, workflowId, 'diffCommit')).toEqual([]);
