@@ -8,7 +8,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { loadPipelinesConfig, findPipeline, PipelinesConfigError, UnknownPipelineError } from './pipelines-config';
 import { connectTemporal } from './connect';
 import { signalDeploy, signalNewCommit } from './signals';
-import { runWatcher } from './watcher';
+import { runWatcher, type StreamState } from './watcher';
+import { startHealthServer, temporalUnreachable } from '../worker/health-server';
 import { putFiles } from './put-files';
 import { pauseSignal, resumeSignal } from '../workflows';
 import { repositoryWorkflowId } from '../common/ids';
@@ -32,7 +33,8 @@ Commands:
                                                  commit files into Pachyderm (PACHD_URL, PACHD_TOKEN) as one commit
 
 Options: --json (machine-readable output), --help.
-Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CT_TASK_QUEUE, TEMPORAL_TLS_*, TEMPORAL_API_KEY.
+Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CT_TASK_QUEUE, TEMPORAL_TLS_*, TEMPORAL_API_KEY,
+or an envconfig profile: TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE. watch: CT_HEALTH_ADDRESS (/healthz, /readyz).
 Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 not found.`;
 
 class UsageError extends Error {}
@@ -185,14 +187,29 @@ async function main(argv: string[]): Promise<number> {
         const list = pipelines();
         const abort = new AbortController();
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
-        await runWatcher({
-          client,
-          taskQueue: config.taskQueue,
-          pipelines: list,
-          pachd: { url: process.env.PACHD_URL || 'http://localhost:1659', token: process.env.PACHD_TOKEN },
-          signal: abort.signal,
-          log: (event, fields) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields })),
-        });
+        // Ready when Temporal answers and every stream is open (or waits for its repo to be created).
+        const streams = new Map<string, StreamState>();
+        const healthAddress = process.env.CT_HEALTH_ADDRESS;
+        const health = healthAddress
+          ? await startHealthServer(healthAddress, async () => {
+              const notOpen = [...streams].filter(([, state]) => state !== 'subscribed' && state !== 'waiting for the repo');
+              if (streams.size === 0 || notOpen.length > 0) return `not subscribed: ${notOpen.map(([s, state]) => `${s} ${state}`).join(', ') || 'starting'}`;
+              return temporalUnreachable(client.connection);
+            })
+          : undefined;
+        try {
+          await runWatcher({
+            client,
+            taskQueue: config.taskQueue,
+            pipelines: list,
+            pachd: { url: process.env.PACHD_URL || 'http://localhost:1659', token: process.env.PACHD_TOKEN },
+            signal: abort.signal,
+            log: (event, fields) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields })),
+            onStream: (stream, state) => streams.set(stream, state),
+          });
+        } finally {
+          await health?.close();
+        }
         return 0;
       }
       default:

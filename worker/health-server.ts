@@ -51,13 +51,16 @@ export async function startHealthServer(address: string, ready: ReadinessCheck):
   };
 }
 
-/** Whether a Temporal connection answers a cheap call within `timeoutMs`. */
-export async function temporalReachable(
-  getSystemInfo: (signal: AbortSignal) => Promise<unknown>,
-  timeoutMs = 3000,
-): Promise<string | null> {
+/** The part of a Temporal connection (the worker's NativeConnection, the client's Connection) a check uses. */
+export interface TemporalConnectionLike {
+  withAbortSignal<R>(signal: AbortSignal, fn: () => Promise<R>): Promise<R>;
+  workflowService: { getSystemInfo(request: object): Promise<unknown> };
+}
+
+/** Null when the connection answers a cheap call within `timeoutMs`, else why not. */
+export async function temporalUnreachable(connection: TemporalConnectionLike, timeoutMs = 3000): Promise<string | null> {
   try {
-    await getSystemInfo(AbortSignal.timeout(timeoutMs));
+    await connection.withAbortSignal(AbortSignal.timeout(timeoutMs), () => connection.workflowService.getSystemInfo({}));
     return null;
   } catch (err) {
     return `Temporal unreachable: ${(err as Error).message.split('\n')[0]}`;
