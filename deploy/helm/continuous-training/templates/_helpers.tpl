@@ -52,6 +52,17 @@ app.kubernetes.io/part-of: continuous-training
 {{- last (splitList ":" .) -}}
 {{- end -}}
 
+{{/* What values.schema.json cannot say clearly: settings that exclude or need each other. */}}
+{{- define "ct.validate" -}}
+{{- $t := .Values.temporal -}}
+{{- if and $t.envconfig.secretName $t.apiKey.secretName -}}
+{{- fail "temporal.apiKey.secretName must be empty with temporal.envconfig.secretName: the profile holds the API key" -}}
+{{- end -}}
+{{- if and $t.tls.secretName (ne (empty $t.tls.certKey) (empty $t.tls.keyKey)) -}}
+{{- fail "temporal.tls.certKey and temporal.tls.keyKey go together (mTLS): set both, or neither" -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Where the Secrets and the ConfigMap are mounted. */}}
 {{- define "ct.temporalTlsDir" -}}/etc/continuous-training/temporal-tls{{- end -}}
 {{- define "ct.envconfigDir" -}}/etc/continuous-training/temporal-envconfig{{- end -}}
