@@ -2,7 +2,7 @@
 // or Temporal Cloud with an API key. Read from the environment, over an optional envconfig profile (the
 // TOML file of the Temporal CLI and SDKs: TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE); validated with one clear message.
 import fs from 'node:fs';
-import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
+import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile, type ClientConnectConfig } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { TASK_QUEUE } from '../common/ids';
 
@@ -32,21 +32,23 @@ export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
   };
   // The profile is the base; each variable below overrides its part of it. Strict: a misspelt key is an error.
   let profile: ClientConfigProfile = {};
-  if (env.TEMPORAL_CONFIG_FILE) {
+  let base: ClientConnectConfig['connectionOptions'] = {};
+  const profileFile = read('TEMPORAL_CONFIG_FILE');
+  if (profileFile) {
     try {
       profile = loadClientConfigProfile({
-        configSource: { path: env.TEMPORAL_CONFIG_FILE },
+        configSource: { data: profileFile },
         profile: env.TEMPORAL_PROFILE || undefined,
         disableEnv: true,
         configFileStrict: true,
       });
+      base = toClientOptions(profile).connectionOptions; // reads the TLS files the profile names
     } catch (err) {
       problems.push(`TEMPORAL_CONFIG_FILE: ${env.TEMPORAL_CONFIG_FILE}: ${(err as Error).message}`);
     }
-  } else if (env.TEMPORAL_PROFILE) {
+  } else if (env.TEMPORAL_PROFILE && !env.TEMPORAL_CONFIG_FILE) {
     problems.push('TEMPORAL_PROFILE needs TEMPORAL_CONFIG_FILE (the file that holds the profile)');
   }
-  const base = problems.length ? {} : toClientOptions(profile).connectionOptions;
   const baseTls: TLSConfig = (typeof base.tls === 'object' && base.tls) || {};
 
   const address = env.TEMPORAL_ADDRESS || base.address || 'localhost:7233';
