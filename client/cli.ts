@@ -192,8 +192,9 @@ async function main(argv: string[]): Promise<number> {
         const healthAddress = process.env.CT_HEALTH_ADDRESS;
         const health = healthAddress
           ? await startHealthServer(healthAddress, async () => {
-              const notOpen = [...streams].filter(([, state]) => state !== 'subscribed' && state !== 'waiting for the repo');
-              if (streams.size === 0 || notOpen.length > 0) return `not subscribed: ${notOpen.map(([s, state]) => `${s} ${state}`).join(', ') || 'starting'}`;
+              if (streams.size === 0) return 'starting';
+              const notOpen = [...streams].filter(([, state]) => state === 'connecting' || state === 'down');
+              if (notOpen.length > 0) return `not subscribed: ${notOpen.map(([stream, state]) => `${stream} ${state}`).join(', ')}`;
               return temporalUnreachable(client.connection);
             })
           : undefined;

@@ -61,8 +61,12 @@ if [[ ! -f .venv/kubernetes-validate/.ct-version || "$(cat .venv/kubernetes-vali
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --target .venv/kubernetes-validate kubernetes-validate==1.37.0
   echo "1.37.0" > .venv/kubernetes-validate/.ct-version
 fi
-# Helm, built once from the Go module proxy into .cache/bin.
-bash scripts/install-helm.sh
+# Helm, built once from the Go module proxy into .cache/bin. Without it the chart tests are skipped, except
+# under CI=true, where they must fail (a green CI must not hide a missing install step).
+if ! bash scripts/install-helm.sh; then
+  [[ "${CI:-}" == "true" ]] && exit 1
+  log "continuing without Helm: test/helm.test.ts is skipped"
+fi
 
 # --- Chromium for the UI test (test/ui.test.ts) ----------------------------------
 # Debian's chromium, driven by playwright-core. Installed only when missing, and only as root with apt-get;

@@ -14,7 +14,7 @@ export interface HealthServer {
 }
 
 /** Parses host:port (IPv6 hosts in brackets) or throws naming the variable. */
-export function parseHostPort(value: string, name: string): { host: string; port: number } {
+function parseHostPort(value: string, name: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new Error(`${name}: "${value}" is not host:port (e.g. 0.0.0.0:8080)`);
