@@ -12,13 +12,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import yaml from 'js-yaml';
 import Ajv from 'ajv';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLocalEnv } from './helpers/temporal';
 import { freePort } from './helpers/browser';
-import { startPachydermEmulator, putFiles, type PachydermEmulator } from '../emulators/pachyderm';
 import { loadPipelinesConfig } from '../client/pipelines-config';
 import { parseDuration } from '../common/duration';
 
@@ -412,16 +413,34 @@ describeWithTools('the Helm chart', () => {
 
 describeWithTools('the probes, on the worker and the watcher started with the chart environment', () => {
   let env: TestWorkflowEnvironment;
-  let pachd: PachydermEmulator;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-helm-probes-'));
   const objects = toolsMissing.length ? [] : render([]);
+  // A stand-in for pachd's SubscribeCommit: the stream of `existingRepo` opens (and stays open, with no
+  // commit yet); any other repo is not found, as an output repo is before a pipeline's first model.
+  let existingRepo = '';
+  const subscribed: string[] = [];
+  const pachd = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const repo = (JSON.parse(body || '{}') as { repo?: { name?: string } }).repo?.name;
+      if (req.url === '/api/pfs_v2.API/SubscribeCommit' && repo === existingRepo) {
+        subscribed.push(repo);
+        res.writeHead(200, { 'content-type': 'application/json' }).write('');
+      }
+      else res.writeHead(404).end(JSON.stringify({ message: `repo ${repo} not found` }));
+    });
+  });
+  let pachdUrl = '';
 
   beforeAll(async () => {
     env = await createLocalEnv();
-    pachd = await startPachydermEmulator({ stateDir: path.join(tmp, 'pachd') });
+    await new Promise<void>((resolve) => pachd.listen(0, '127.0.0.1', resolve));
+    pachdUrl = `http://127.0.0.1:${(pachd.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    await pachd?.close();
+    pachd.closeAllConnections();
+    pachd.close();
     await env?.teardown();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -497,24 +516,6 @@ describeWithTools('the probes, on the worker and the watcher started with the ch
     expect(await w.exited).toBe(0);
   }, 180_000);
 
-  test('watcher: alive, then ready once Temporal answers and every stream is open or waits for its repo', async () => {
-    const c = deployment(objects, 'watcher').containers[0];
-    const config = writePipelines(c);
-    // The input repo exists (its stream opens); the output repo does not yet (its stream waits for it).
-    const [pipeline] = loadPipelinesConfig(config);
-    await putFiles(pachd.url, pipeline.input.repo, pipeline.input.branch, { '/a.txt': 'a' });
-    const healthPort = await freePort();
-    const w = start([...c.args.slice(0, 6), config], chartEnv(c, { TEMPORAL_ADDRESS: env.address, PACHD_URL: pachd.url, CT_HEALTH_ADDRESS: `127.0.0.1:${healthPort}` }));
-    try {
-      const urls = probeUrls(c, healthPort);
-      expect((await poll(urls.live, (s) => s === 200, w.stderr)).body).toBe('ok\n');
-      expect(await poll(urls.ready, (s) => s === 200, w.stderr)).toEqual({ status: 200, body: 'ready\n' });
-    } finally {
-      w.child.kill('SIGTERM');
-    }
-    expect(await w.exited).toBe(0);
-  }, 120_000);
-
   test('watcher: alive but not ready while pachd cannot be reached', async () => {
     const c = deployment(objects, 'watcher').containers[0];
     const config = writePipelines(c);
@@ -526,6 +527,25 @@ describeWithTools('the probes, on the worker and the watcher started with the ch
       const notReady = await poll(urls.ready, (_s, body) => body.includes(' down'), w.stderr);
       expect(notReady.status).toBe(503);
       expect(notReady.body).toMatch(/^not subscribed: .*default\/shapes(-model)?@master down/);
+    } finally {
+      w.child.kill('SIGTERM');
+    }
+    expect(await w.exited).toBe(0);
+  }, 120_000);
+
+  test('watcher: alive, then ready once Temporal answers and every stream is open or waits for its repo', async () => {
+    const c = deployment(objects, 'watcher').containers[0];
+    const config = writePipelines(c);
+    // The input repo exists (its stream opens); the output repo does not yet (its stream waits for it).
+    const [pipeline] = loadPipelinesConfig(config);
+    existingRepo = pipeline.input.repo;
+    const healthPort = await freePort();
+    const w = start([...c.args.slice(0, 6), config], chartEnv(c, { TEMPORAL_ADDRESS: env.address, PACHD_URL: pachdUrl, CT_HEALTH_ADDRESS: `127.0.0.1:${healthPort}` }));
+    try {
+      const urls = probeUrls(c, healthPort);
+      expect((await poll(urls.live, (s) => s === 200, w.stderr)).body).toBe('ok\n');
+      expect(await poll(urls.ready, (s) => s === 200, w.stderr)).toEqual({ status: 200, body: 'ready\n' });
+      expect(subscribed).toEqual([pipeline.input.repo]);
     } finally {
       w.child.kill('SIGTERM');
     }
