@@ -51,6 +51,23 @@ if [[ ! -f .venv/tools/check_jsonschema/builtin_schemas/vendor/compose-spec.json
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --target .venv/tools check-jsonschema==0.39.0
 fi
 
+# --- What the Helm chart's tests need (stack/test/helm.test.ts) -------------------------------
+# kubernetes-validate ships the Kubernetes API schemas of each version. It needs jsonschema>=4.23, which
+# seldon-core's pin (<4) excludes from the venv, so it goes with its dependencies into a folder of its own,
+# put first on PYTHONPATH by the test.
+if [[ ! -f .venv/kubernetes-validate/.ct-version || "$(cat .venv/kubernetes-validate/.ct-version)" != "1.37.0" ]]; then
+  log "installing kubernetes-validate into .venv/kubernetes-validate"
+  rm -rf .venv/kubernetes-validate
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --target .venv/kubernetes-validate kubernetes-validate==1.37.0
+  echo "1.37.0" > .venv/kubernetes-validate/.ct-version
+fi
+# Helm, built once from the Go module proxy into .cache/bin. Without it the chart tests are skipped, except
+# under CI=true, where they must fail (a green CI must not hide a missing install step).
+if ! bash scripts/install-helm.sh; then
+  [[ "${CI:-}" == "true" ]] && exit 1
+  log "continuing without Helm: stack/test/helm.test.ts is skipped"
+fi
+
 # --- Chromium for the UI test (test/ui.test.ts) ----------------------------------
 # Debian's chromium, driven by playwright-core. Installed only when missing, and only as root with apt-get;
 # otherwise we say how to install it (the UI test is skipped without it, and fails under CI=true).

@@ -29,7 +29,8 @@ Commands:
                                                  commit files into Pachyderm (PACHD_URL, PACHD_TOKEN) as one commit
 
 Options: --json (machine-readable output), --help, --version.
-Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CT_TASK_QUEUE, TEMPORAL_TLS_*, TEMPORAL_API_KEY.
+Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CT_TASK_QUEUE, TEMPORAL_TLS_*, TEMPORAL_API_KEY,
+or an envconfig profile: TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE. watch: CT_HEALTH_ADDRESS (/healthz, /readyz).
 Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 not found.`;
 
 async function main(argv: string[]): Promise<number> {

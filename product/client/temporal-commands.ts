@@ -7,6 +7,7 @@ import { repositoryWorkflowId } from '../common/ids';
 import { findPipeline } from './pipelines-config';
 import { connectTemporal } from './connect';
 import { NotFoundError, UsageError, need, out, type Options } from './cli-support';
+import type { StreamState } from './watcher';
 
 export async function runTemporalCommand(command: string, rest: string[], values: Options, configured: PipelineSpec[]): Promise<number> {
   const json = !!values.json;
@@ -102,15 +103,35 @@ export async function runTemporalCommand(command: string, rest: string[], values
           const list = pipelines();
           const abort = new AbortController();
           for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
-          const [{ runWatcher }, { connectPachd }] = await Promise.all([import('./watcher'), import('./connect-pachd')]);
-          await runWatcher({
-            client,
-            taskQueue: config.taskQueue,
-            pipelines: list,
-            pachd: connectPachd(),
-            signal: abort.signal,
-            log: (event, fields) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields })),
-          });
+          const [{ runWatcher }, { connectPachd }, { startHealthServer, temporalUnreachable }] = await Promise.all([
+            import('./watcher'),
+            import('./connect-pachd'),
+            import('../worker/health-server'),
+          ]);
+          // Ready when Temporal answers and every stream is open (or waits for its repo to be created).
+          const streams = new Map<string, StreamState>();
+          const healthAddress = process.env.CT_HEALTH_ADDRESS;
+          const health = healthAddress
+            ? await startHealthServer(healthAddress, async () => {
+                if (streams.size === 0) return 'starting';
+                const notOpen = [...streams].filter(([, state]) => state === 'connecting' || state === 'down');
+                if (notOpen.length > 0) return `not subscribed: ${notOpen.map(([stream, state]) => `${stream} ${state}`).join(', ')}`;
+                return temporalUnreachable(client.connection);
+              })
+            : undefined;
+          try {
+            await runWatcher({
+              client,
+              taskQueue: config.taskQueue,
+              pipelines: list,
+              pachd: connectPachd(),
+              signal: abort.signal,
+              log: (event, fields) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields })),
+              onStream: (stream, state) => streams.set(stream, state),
+            });
+          } finally {
+            await health?.close();
+          }
           return 0;
         }
         default:

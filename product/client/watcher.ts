@@ -22,7 +22,12 @@ export interface WatcherOptions {
   log: (event: string, fields: Record<string, unknown>) => void;
   /** Delay before reconnecting after the stream fails; doubles up to 30 s. */
   retryDelayMs?: number;
+  /** Told of each stream's state, by `<training|deployment> <project>/<repo>@<branch>` (for readiness). */
+  onStream?: (stream: string, state: StreamState) => void;
 }
+
+/** A stream is connecting, open, waiting for its repo to be created, or failed (and will retry). */
+export type StreamState = 'connecting' | 'subscribed' | 'waiting for the repo' | 'down';
 
 interface Follow {
   what: 'training' | 'deployment';
@@ -77,14 +82,18 @@ async function followForever(follow: Follow, opts: WatcherOptions): Promise<void
   const base = opts.retryDelayMs ?? 1000;
   let delay = base;
   const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
+  const stream = `${follow.what} ${where}`;
   while (!opts.signal.aborted) {
     try {
-      await followOnce(follow, opts, () => (delay = base));
+      opts.onStream?.(stream, 'connecting');
+      await followOnce(follow, opts, () => (delay = base), () => opts.onStream?.(stream, 'subscribed'));
     } catch (err) {
       if (opts.signal.aborted) break;
       // An output repo appears with a pipeline's first model: until then, check at the base pace rather than
       // backing off, so the first cascade is not held up.
-      if (/not found/i.test((err as Error).message)) delay = base;
+      const missingRepo = /not found/i.test((err as Error).message);
+      if (missingRepo) delay = base;
+      opts.onStream?.(stream, missingRepo ? 'waiting for the repo' : 'down');
       opts.log('watch.error', { what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
     }
     if (opts.signal.aborted) break;
@@ -93,12 +102,12 @@ async function followForever(follow: Follow, opts: WatcherOptions): Promise<void
   }
 }
 
-async function followOnce(follow: Follow, opts: WatcherOptions, connected: () => void): Promise<void> {
+async function followOnce(follow: Follow, opts: WatcherOptions, connected: () => void, subscribed: () => void): Promise<void> {
   const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
   const cursor = await follow.cursor();
   let skipping = cursor !== null && (await commitExists(opts.pachd, follow.repo, cursor, opts.signal));
   opts.log('watch.subscribe', { what: follow.what, repo: where, cursor, workflowId: follow.workflowId });
-  for await (const commit of subscribeCommits(opts.pachd, follow.repo, opts.signal)) {
+  for await (const commit of subscribeCommits(opts.pachd, follow.repo, opts.signal, subscribed)) {
     connected();
     if (skipping) {
       if (commit === cursor) skipping = false;
@@ -121,8 +130,8 @@ async function commitExists(pachd: PachydermClient, repo: RepoRef, id: string, s
 }
 
 /** Ids of the finished commits of a branch, replayed from the first, then live; ends only on error or abort. */
-async function* subscribeCommits(pachd: PachydermClient, repo: RepoRef, signal: AbortSignal): AsyncGenerator<string> {
-  for await (const info of pachd.subscribeCommit(repoOf(repo.project, repo.repo), repo.branch, signal)) {
+async function* subscribeCommits(pachd: PachydermClient, repo: RepoRef, signal: AbortSignal, opened: () => void): AsyncGenerator<string> {
+  for await (const info of pachd.subscribeCommit(repoOf(repo.project, repo.repo), repo.branch, signal, opened)) {
     if (info.commit.id) yield info.commit.id;
   }
 }

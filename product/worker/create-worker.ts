@@ -1,6 +1,7 @@
 // Builds the worker: every workflow, and the activities over clients configured from the worker's
 // own configuration (secrets never travel in workflow inputs). Used by worker/main.ts and the demo.
 import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
 import { createActivities, type ConnectionsConfig } from '../activities';
 
 export interface CreateWorkerOptions {
@@ -10,6 +11,8 @@ export interface CreateWorkerOptions {
   connections: ConnectionsConfig;
   /** A workflow bundle prebuilt by scripts/bundle-workflows.ts; without it, workflows/ is bundled at start. */
   workflowBundlePath?: string;
+  /** How long running activities get to finish after SIGTERM (CT_SHUTDOWN_GRACE); 30s by default. */
+  shutdownGraceTime?: Duration;
 }
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
@@ -23,7 +26,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     activities: createActivities(opts.connections),
     // On SIGTERM, running activities get this long to finish or heartbeat out before the worker exits;
     // whatever is still running is retried by another worker, resuming from its heartbeat details.
-    shutdownGraceTime: '30s',
+    // The pod's terminationGracePeriodSeconds must be longer (deploy/helm).
+    shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
     // Cancellation reaches an activity with its next heartbeat: keep throttled heartbeats frequent.
     maxHeartbeatThrottleInterval: '5s',
   });

@@ -1,12 +1,15 @@
 // The worker process: `npm run worker`. Configuration comes from the environment (see README):
 // Temporal (TEMPORAL_*), the three systems (PACHD_*, DET_*, SELDON_*), logs (CT_LOG_LEVEL) and
-// Prometheus metrics (CT_METRICS_ADDRESS, e.g. 0.0.0.0:9464), a prebuilt workflow bundle (CT_WORKFLOW_BUNDLE).
+// Prometheus metrics (CT_METRICS_ADDRESS, e.g. 0.0.0.0:9464), health endpoints (CT_HEALTH_ADDRESS, e.g.
+// 0.0.0.0:8080), a prebuilt workflow bundle (CT_WORKFLOW_BUNDLE), the shutdown grace (CT_SHUTDOWN_GRACE).
 // Several workers may share the task queue.
 import fs from 'node:fs';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { loadConnectionsConfig } from '../activities';
+import { parseDuration } from '../common/duration';
 import { loadTemporalConfig, connectionOptions } from './temporal-config';
 import { createWorker } from './create-worker';
+import { startHealthServer, temporalUnreachable } from './health-server';
 
 const LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
@@ -20,6 +23,21 @@ async function run(): Promise<void> {
   if (workflowBundlePath && !fs.existsSync(workflowBundlePath)) {
     throw new Error(`invalid worker configuration: CT_WORKFLOW_BUNDLE: no such file ${workflowBundlePath} (build it with npm run bundle-workflows)`);
   }
+  const shutdownGrace = process.env.CT_SHUTDOWN_GRACE || '30s';
+  const shutdownGraceMs = parseDuration(shutdownGrace);
+  if (shutdownGraceMs === null) {
+    throw new Error(`invalid worker configuration: CT_SHUTDOWN_GRACE: "${shutdownGrace}" is not a duration (e.g. 30s, 2m)`);
+  }
+  // Up first, so the liveness probe passes while the worker connects and loads its workflows.
+  const running: { connection?: NativeConnection; worker?: Worker } = {};
+  const healthAddress = process.env.CT_HEALTH_ADDRESS;
+  const health = healthAddress
+    ? await startHealthServer(healthAddress, async () => {
+        const state = running.worker?.getState() ?? 'STARTING';
+        if (state !== 'RUNNING' || !running.connection) return `worker ${state}`;
+        return temporalUnreachable(running.connection);
+      })
+    : undefined;
 
   Runtime.install({
     // Structured logs: one JSON object a line, ready for a log pipeline.
@@ -37,6 +55,7 @@ async function run(): Promise<void> {
   });
 
   const connection = await NativeConnection.connect(connectionOptions(temporal));
+  running.connection = connection;
   try {
     const worker = await createWorker({
       connection,
@@ -44,7 +63,9 @@ async function run(): Promise<void> {
       taskQueue: temporal.taskQueue,
       connections,
       workflowBundlePath,
+      shutdownGraceTime: shutdownGraceMs,
     });
+    running.worker = worker;
     console.error(
       JSON.stringify({
         msg: 'worker started',
@@ -52,12 +73,15 @@ async function run(): Promise<void> {
         namespace: temporal.namespace,
         taskQueue: temporal.taskQueue,
         metrics: metricsAddress ?? null,
+        health: health?.address ?? null,
         workflowBundle: workflowBundlePath ?? null,
+        shutdownGrace,
       }),
     );
     await worker.run(); // returns after SIGINT/SIGTERM once running activities have finished or timed out
   } finally {
     await connection.close();
+    await health?.close();
   }
 }
 

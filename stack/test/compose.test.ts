@@ -287,14 +287,14 @@ describe('docker-compose.yml', () => {
     const read_ = new Set([...envVarsReadBy('product/activities/config.ts'), ...envVarsReadBy('product/worker/temporal-config.ts'), ...envVarsReadBy('product/worker/main.ts')]);
     expect(read_.has('PACHD_URL') && read_.has('SELDON_CLIENT_SECRET') && read_.has('TEMPORAL_ADDRESS')).toBe(true);
     // Paths of certificate files: set with a mount in a docker-compose.override.yml (see deploy/.env.example).
-    const needMount = ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'CT_TLS_CA_FILE'];
+    const needMount = ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_CONFIG_FILE', 'CT_TLS_CA_FILE'];
     const fromImage = [...read('Dockerfile').matchAll(/^ENV ([A-Z_]+)=/gm)].map((m) => m[1]); // e.g. CT_WORKFLOW_BUNDLE
     expect(fromImage).toContain('CT_WORKFLOW_BUNDLE');
     const wired = [...Object.keys(services.worker.environment ?? {}), ...fromImage];
     expect([...read_].filter((v) => !needMount.includes(v) && !wired.includes(v))).toEqual([]);
     // The watcher talks to Temporal and Pachyderm only.
     expect(Object.keys(services.watcher.environment ?? {}).sort()).toEqual(
-      ['CT_TASK_QUEUE', 'PACHD_TOKEN', 'PACHD_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_API_KEY', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TLS', 'TEMPORAL_TLS_SERVER_NAME'],
+      ['CT_HEALTH_ADDRESS', 'CT_TASK_QUEUE', 'PACHD_TOKEN', 'PACHD_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_API_KEY', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PROFILE', 'TEMPORAL_TLS', 'TEMPORAL_TLS_SERVER_NAME'],
     );
     // `ct` on the image's PATH is the compiled CLI, run by node directly (no npx in between to swallow SIGTERM).
     expect(services.watcher.command).toEqual(['ct', 'watch', '--config', '/app/config/pipelines.yaml']);

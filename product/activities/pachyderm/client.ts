@@ -72,11 +72,13 @@ export class PachydermClient {
 
   /**
    * The finished commits of a branch: its whole history from the first, then each new one as it finishes.
-   * Ends only on error or when `signal` aborts (no timeout: the stream is idle between commits).
+   * Ends only on error or when `signal` aborts (no timeout: the stream is idle between commits). `opened` is
+   * called once pachd accepted the subscription, before any commit arrives.
    */
-  async *subscribeCommit(repo: Repo, branch: string, signal: AbortSignal): AsyncGenerator<CommitInfo> {
+  async *subscribeCommit(repo: Repo, branch: string, signal: AbortSignal, opened?: () => void): AsyncGenerator<CommitInfo> {
     const body = { repo, branch, state: 'FINISHED' };
     const stream = await this.http.stream({ method: 'POST', path: `${API}/SubscribeCommit`, body, timeoutMs: 0, signal });
+    opened?.();
     yield* readNdjsonResults<CommitInfo>(stream, 'POST /api/pfs_v2.API/SubscribeCommit');
   }
 

@@ -62,6 +62,15 @@ test('a CT_WORKFLOW_BUNDLE that does not exist: exit 1 naming it', async () => {
   expect(w.stderr()).toMatch(/invalid worker configuration: CT_WORKFLOW_BUNDLE: no such file .*missing-bundle\.js/);
 }, 60_000);
 
+test.each([
+  ['CT_SHUTDOWN_GRACE', 'soon', 'invalid worker configuration: CT_SHUTDOWN_GRACE: "soon" is not a duration'],
+  ['CT_HEALTH_ADDRESS', '8080', 'CT_HEALTH_ADDRESS: "8080" is not host:port'],
+])('a bad %s: exit 1 naming it', async (name, value, message) => {
+  const w = startWorker({ ...connections, [name]: value });
+  expect(await w.exited).toBe(1);
+  expect(w.stderr()).toContain(message);
+}, 60_000);
+
 describe('with a dev server', () => {
   let env: TestWorkflowEnvironment;
   // Stands in for the Determined master: records what the worker's activities ask, answers 503.
