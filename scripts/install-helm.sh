@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds Helm from the Go module proxy into .cache/bin/helm (for test/helm.test.ts), once: a second run with
+# Builds Helm from the Go module proxy into .cache/bin/helm (for stack/test/helm.test.ts), once: a second run with
 # the same version does nothing. Needs Go (https://go.dev/doc/install); about 4 minutes on 2 cores.
 # The ldflags are those of Helm's own Makefile: its version, and the Kubernetes version `helm template` and
 # `helm lint` assume, from the k8s.io/client-go it is built with (without them Helm assumes Kubernetes 1.20).
