@@ -10,6 +10,7 @@
 FROM node:20-bookworm-slim AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY api-types/package.json api-types/
 COPY product/package.json product/
 COPY emulators/package.json emulators/
 COPY stack/package.json stack/
@@ -20,6 +21,7 @@ COPY bench/package.json bench/
 FROM manifests AS build
 RUN npm ci -w continuous-training --include-workspace-root --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
+COPY api-types/ api-types/
 COPY product/ product/
 RUN npm run build -w continuous-training
 

@@ -184,15 +184,8 @@ export interface MasterState {
 }
 
 /** A model definition file as the API carries it (`determined.util.v1.File`). */
-export interface ModelDefinitionFile {
-  path: string;
-  type: number;
-  content: string;
-  mtime: string | number;
-  mode: number;
-  uid: number;
-  gid: number;
-}
+import type { ModelDefinitionFile } from '@continuous-training/api-types/determined';
+export type { ModelDefinitionFile };
 
 export class MasterStore {
   readonly state: MasterState;

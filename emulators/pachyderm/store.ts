@@ -69,7 +69,8 @@ export interface CommitRef {
   branch?: string;
 }
 
-export type CommitState = 'COMMIT_STATE_UNKNOWN' | 'STARTED' | 'READY' | 'FINISHING' | 'FINISHED';
+export type { CommitState } from '@continuous-training/api-types/pachyderm';
+import type { CommitState } from '@continuous-training/api-types/pachyderm';
 
 export interface DiffPair {
   newEntry?: FileEntry;

@@ -8,7 +8,7 @@ import { durationMs } from './duration';
 import { failure, failureType } from './http/errors';
 import { readDeployment } from './get-deployed-model';
 import { previousHeartbeat } from './heartbeat';
-import type { SeldonDeployment } from './seldon/types';
+import type { SeldonDeployment, SeldonDeploymentStatus } from './seldon/types';
 
 interface ReadyHeartbeat {
   deployment: string;
@@ -38,7 +38,7 @@ export async function waitForDeploymentReady(clients: Clients, input: WaitDeploy
       continue;
     }
     if (!sdep) throw failure(ErrorType.DeploymentFailed, `deployment ${where} does not exist`, true);
-    const status = sdep.status ?? {};
+    const status: Partial<SeldonDeploymentStatus> = sdep.status ?? {};
     // A status from before the deploy (what an update answers and shows until the controller catches up)
     // says nothing about the new spec: neither its Available nor its Failed counts.
     const current = statusIsCurrent(sdep, input.afterResourceVersion);

@@ -1,7 +1,7 @@
 // The repository stands alone: a clone anywhere works, with nothing beside it. No tracked file may point at
 // a folder outside the repository (the reference material the project was built from sits beside the
 // developers' clones, and no user has it). CI proves the rest: .ci/run tests a clone made in an empty folder.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { API_SPECS_DIR } from '@continuous-training/emulators/common/specs';
@@ -37,4 +37,39 @@ test('the API specs the emulators read are vendored in the repository, each set 
     expect(source).toMatch(/[0-9a-f]{40}/); // the upstream commit
   }
   for (const file of tracked.filter((f) => f.startsWith('emulators/specs/'))) expect(fs.existsSync(path.join(root, file))).toBe(true);
+});
+
+describe('the workspace boundaries are enforced by the lint (eslint.config.mjs)', () => {
+  const use = (name: string) => `export const used = [${name}];\n`;
+  // [place in the repository, code, refused?]: the rules apply by path.
+  const probes: [string, string, boolean][] = [
+    ['product/activities', `import { startPachydermEmulator } from '@continuous-training/emulators/pachyderm';\n${use('startPachydermEmulator')}`, true],
+    ['product/client', `import { startLocalStack } from '@continuous-training/stack/local-stack';\n${use('startLocalStack')}`, true],
+    ['product/worker', `import { runMain } from '../../bench/lib/harness';\n${use('runMain')}`, true],
+    ['product/workflows', `import { putFiles } from '@continuous-training/emulators/pachyderm/client';\n${use('putFiles')}`, true],
+    ['emulators/pachyderm', `import { PachydermClient } from 'continuous-training/activities/pachyderm/client';\n${use('PachydermClient')}`, true],
+    ['product/common', `import { DeploymentState } from '@continuous-training/api-types/seldon';\n${use('DeploymentState')}`, true],
+    ['product/test', `import { startPachydermEmulator } from '@continuous-training/emulators/pachyderm';\n${use('startPachydermEmulator')}`, false],
+    ['stack', `import { PachydermClient } from 'continuous-training/activities/pachyderm/client';\n${use('PachydermClient')}`, false],
+    ['product/activities', `import type { CommitState } from '@continuous-training/api-types/pachyderm';\nexport type S = CommitState;\n`, false],
+  ];
+  let found: Record<string, number>;
+
+  beforeAll(() => {
+    // ESLint's config is an ES module, which jest cannot load: lint real files, in one run of the CLI.
+    const files = probes.map(([dir], i) => path.join(root, dir, `lint-probe-${process.pid}-${i}.ts`));
+    try {
+      probes.forEach(([, code], i) => fs.writeFileSync(files[i], code));
+      const r = spawnSync(path.join(root, 'node_modules', '.bin', 'eslint'), ['--format', 'json', ...files], { cwd: root, encoding: 'utf8' });
+      const results = JSON.parse(r.stdout) as { filePath: string; messages: { ruleId: string | null }[] }[];
+      found = Object.fromEntries(results.map((x) => [x.filePath, x.messages.filter((m) => m.ruleId === 'no-restricted-imports').length]));
+      found = Object.fromEntries(files.map((f, i) => [probes[i][0] + ': ' + probes[i][1].split('\n')[0], found[f] ?? -1]));
+    } finally {
+      for (const f of files) fs.rmSync(f, { force: true });
+    }
+  }, 120_000);
+
+  test('a product import of the emulators, the stack or the benchmarks, an emulator import of the product, a value import of the shared types: refused; the rest allowed', () => {
+    expect(found).toEqual(Object.fromEntries(probes.map(([dir, code, refused]) => [dir + ': ' + code.split('\n')[0], refused ? 1 : 0])));
+  });
 });

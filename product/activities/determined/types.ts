@@ -1,3 +1,4 @@
+import type { ModelDefinitionFile } from '@continuous-training/api-types/determined';
 // The Determined master's messages this project uses (grpc-gateway v1: camelCase, enum names with their
 // `STATE_` prefix, int64 as strings).
 
@@ -28,15 +29,7 @@ export interface GetExperimentsResponse {
 }
 
 /** A model definition file as CreateExperimentRequest takes it (`type` is the tar typeflag: 48 file, 53 dir). */
-export interface ModelDefinitionFile {
-  path: string;
-  type: number;
-  content: string;
-  mtime: number;
-  mode: number;
-  uid: number;
-  gid: number;
-}
+export type { ModelDefinitionFile } from '@continuous-training/api-types/determined';
 
 export interface CreateExperimentRequest {
   config: string;

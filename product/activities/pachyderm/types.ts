@@ -28,7 +28,9 @@ export interface File {
   datum?: string;
 }
 
-export type CommitState = 'COMMIT_STATE_UNKNOWN' | 'STARTED' | 'READY' | 'FINISHING' | 'FINISHED';
+import type { CommitState } from '@continuous-training/api-types/pachyderm';
+
+export type { CommitState };
 
 export interface CommitInfo {
   commit: Commit;

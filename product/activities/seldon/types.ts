@@ -1,59 +1,21 @@
 // Seldon Deploy's shapes: SeldonDeployment is the Kubernetes custom resource (camelCase); detector
 // payloads are Seldon Deploy's own (snake_case).
 
-export interface Parameter {
-  name: string;
-  type: 'STRING' | 'INT' | 'FLOAT' | 'DOUBLE' | 'BOOL';
-  value: string;
-}
+// The resource and the detectors as they are on the wire: shared with the emulator.
+export type {
+  Condition,
+  Container,
+  DeploymentState,
+  DetectorData,
+  DetectorKind,
+  Parameter,
+  PredictiveUnit,
+  PredictorSpec,
+  SeldonDeployment,
+  SeldonDeploymentStatus,
+} from '@continuous-training/api-types/seldon';
 
-export interface PredictiveUnit {
-  name: string;
-  type?: string;
-  implementation?: string;
-  modelUri?: string;
-  parameters?: Parameter[];
-  children?: PredictiveUnit[];
-}
-
-export interface Container {
-  name: string;
-  image: string;
-  env?: { name: string; value: string }[];
-  envFrom?: { secretRef: { name: string } }[];
-}
-
-export interface Predictor {
-  name: string;
-  replicas?: number;
-  traffic?: number;
-  graph: PredictiveUnit;
-  componentSpecs?: { spec: { containers: Container[] } }[];
-}
-
-export interface SeldonDeploymentStatus {
-  state?: string;
-  description?: string;
-  observedGeneration?: number;
-}
-
-export interface SeldonDeployment {
-  apiVersion: 'machinelearning.seldon.io/v1';
-  kind: 'SeldonDeployment';
-  metadata: {
-    name: string;
-    namespace: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    generation?: number;
-    resourceVersion?: string;
-  };
-  spec: { name?: string; protocol?: string; predictors: Predictor[] };
-  status?: SeldonDeploymentStatus;
-}
-
-export type DetectorKind = 'drift' | 'outlier';
-
+/** The body the product sends to create a detector (Deploy's DetectorConfigData, with every field it sets). */
 export interface DetectorConfigData {
   name: string;
   config: {
@@ -68,13 +30,4 @@ export interface DetectorConfigData {
       user_permission: number;
     };
   };
-}
-
-export interface DetectorData {
-  name: string;
-  namespace?: string;
-  deployment_name?: string;
-  detector_type?: string;
-  status?: unknown;
-  config?: DetectorConfigData['config'];
 }
