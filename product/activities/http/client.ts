@@ -86,6 +86,8 @@ export class HttpClient {
     private readonly config: HttpSettings,
     private readonly agents: { httpAgent: http.Agent; httpsAgent: https.Agent },
     private readonly auth?: AuthProvider,
+    /** The server's own reading of an error answer, where its status alone misleads; classifyStatus otherwise. */
+    private readonly classify?: (status: number, message: string) => ReturnType<typeof classifyStatus> | undefined,
   ) {
     this.axios = axios.create({
       baseURL: baseUrl,
@@ -158,8 +160,8 @@ export class HttpClient {
         await pause(retryDelayMs(res.headers['retry-after'], refused), signal);
         continue;
       }
-      const { type, retryable } = classifyStatus(res.status);
       const message = serverMessage(parseMaybeJson(body)) || res.statusText || 'no message';
+      const { type, retryable } = this.classify?.(res.status, message) ?? classifyStatus(res.status);
       throw failure(type, `${what}: HTTP ${res.status}: ${message}`, !retryable, { status: res.status, what });
     }
   }

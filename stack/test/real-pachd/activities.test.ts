@@ -86,8 +86,9 @@ describeRealPachd('the Pachyderm activities against real pachd', () => {
       const third = await put({ '/a.txt': 'again' });
       expect(await run(activities, 'diffCommit', { repo: data, commit: third, baseCommit: first })).toMatchObject({
         baseCommit: first,
+        added: { files: 0 }, // /c.txt came and went between the two
         modified: { files: 1, bytes: 5 },
-        deleted: { files: 2 }, // /dir/b.txt and /c.txt (deleted by the earlier test's commit)
+        deleted: { files: 1, bytes: 2 }, // /dir/b.txt
       });
     });
 
@@ -104,6 +105,8 @@ describeRealPachd('the Pachyderm activities against real pachd', () => {
       expect(heartbeats[0]).toMatchObject({ phase: 'waiting-for-commit' });
     });
 
+    // To a robot, pachd answers a missing repo with HTTP 500 `no role binding exists` (see PachydermClient),
+    // and a missing commit id with a panic of its own (code Aborted, HTTP 409): neither may be retried.
     test('an unknown repository or commit, or a failed commit, is a non-retryable InvalidCommit', async () => {
       await expectFailure(run(activities, 'diffCommit', { repo: { ...data, repo: 'no-such-repo' }, commit: 'f'.repeat(32) }), 'InvalidCommit', {
         nonRetryable: true,
@@ -116,11 +119,14 @@ describeRealPachd('the Pachyderm activities against real pachd', () => {
       await expectFailure(run(activities, 'diffCommit', { repo: data, commit: commit.id }), 'InvalidCommit', { nonRetryable: true, message: /upstream job failed/ });
     });
 
-    test('a wrong token is a non-retryable Unauthenticated; a robot without rights on a repo is a non-retryable PermissionDenied', async () => {
+    test('a wrong token, or a robot without rights on the repo (HTTP 403), is a non-retryable Unauthenticated', async () => {
       const wrong = createActivities({ ...config, pachyderm: { ...config.pachyderm, token: 'wrong' } });
       await expectFailure(run(wrong, 'diffCommit', { repo: data, commit: second }), 'Unauthenticated', { nonRetryable: true, message: /InspectCommit/ });
       const stranger = createActivities({ ...config, pachyderm: { ...config.pachyderm, token: await pachd.robotToken('stranger') } });
-      await expectFailure(run(stranger, 'diffCommit', { repo: data, commit: second }), 'PermissionDenied', { nonRetryable: true, message: /InspectCommit/ });
+      await expectFailure(run(stranger, 'diffCommit', { repo: data, commit: second }), 'Unauthenticated', {
+        nonRetryable: true,
+        message: /HTTP 403: robot:stranger is not authorized/,
+      });
     });
   });
 

@@ -9,9 +9,11 @@ import { pachdError, startRealPachd, type RealPachd } from '../../real-pachd';
 import { describeRealPachd, repoMsg, startTestPachd } from './helpers';
 
 async function occupiedPort(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = net.createServer();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => sockets.add(socket)); // pg_isready's probes land here
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
+  const close = () => new Promise<void>((r) => (server.close(() => r()), sockets.forEach((s) => s.destroy())));
+  return { port: (server.address() as net.AddressInfo).port, close };
 }
 
 describeRealPachd('the real-pachd launcher', () => {
