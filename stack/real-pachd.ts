@@ -180,7 +180,7 @@ async function startPostgres(dataDir: string, port?: number): Promise<{ port: nu
     { ...asOwner, stdio: ['ignore', out, out], cwd: '/' },
   );
   fs.closeSync(out);
-  const exited = exitOf(child);
+  const exited = exitOf(child, 'SIGQUIT');
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGINT'); // fast shutdown
     await exited;
@@ -231,7 +231,7 @@ async function startPachdProcess(stateDir: string, pgPort: number, rootToken: st
     { stdio: ['ignore', 'pipe', err] },
   );
   fs.closeSync(err);
-  const exited = exitOf(child);
+  const exited = exitOf(child, 'SIGKILL');
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -280,10 +280,20 @@ async function getRobotToken(url: string, rootToken: string, robot: string): Pro
 
 // --- small helpers -------------------------------------------------------------------------------------
 
-function exitOf(child: ChildProcess): Promise<number | null> {
+/**
+ * Resolves when the child exits. Until then it is ended with this process too: jest's forceExit (or any
+ * process.exit) must not leave a PostgreSQL or a pachd running (SIGQUIT: PostgreSQL's immediate shutdown).
+ */
+function exitOf(child: ChildProcess, endSignal: NodeJS.Signals): Promise<number | null> {
+  const endWithUs = () => child.kill(endSignal);
+  process.once('exit', endWithUs);
   return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.once('error', () => resolve(-1));
+    const done = (code: number | null) => {
+      process.off('exit', endWithUs);
+      resolve(code);
+    };
+    child.once('exit', (code) => done(code));
+    child.once('error', () => done(-1));
   });
 }
 
