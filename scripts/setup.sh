@@ -81,3 +81,22 @@ if [[ ! -x /usr/bin/chromium ]]; then
   fi
 fi
 # --- end of the Chromium block ----------------------------------------------------
+
+# --- Real pachd for the real-pachd tier (stack/test/real-pachd) --------------------------------
+# Pachyderm's own pachd, built from the Go module proxy by scripts/real-pachd.sh (cached: minutes the
+# first time on a machine, seconds after), and PostgreSQL's server from Debian for it. Installed only as
+# root with apt-get; otherwise we say what is missing (the tier is skipped without it, and fails under CI=true).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian's postgresql-15 (for the real-pachd tier)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+  else
+    log "PostgreSQL is missing: install it with 'sudo apt-get install -y postgresql-15' to run the real-pachd tier"
+  fi
+fi
+if command -v go >/dev/null 2>&1; then
+  bash scripts/real-pachd.sh build >/dev/null
+else
+  log "Go is missing: install Go >= 1.23 to build real pachd (the real-pachd tier is skipped without it)"
+fi

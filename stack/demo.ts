@@ -23,20 +23,28 @@ import type { StepRecord } from 'continuous-training/workflows/steps';
 
 const { values: args } = parseArgs({
   options: {
-    'state-dir': { type: 'string', default: path.join(projectRoot, '.state', 'demo') },
+    'state-dir': { type: 'string' },
+    pachyderm: { type: 'string', default: 'emulator' },
     exit: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log(`npm run demo [-- --exit] [-- --state-dir DIR]
+  console.log(`npm run demo [-- --exit] [-- --state-dir DIR] [-- --pachyderm emulator|real]
   Runs the whole product locally and keeps it running until Ctrl-C (--exit: stop when done).
+  --pachyderm real: Pachyderm's own pachd instead of the emulator (needs Go and PostgreSQL:
+  bash scripts/real-pachd.sh check; state then defaults to .state/demo-real-pachd).
   Ports: Temporal 7233, UI 8233, pachd 1659, Determined 8080, Seldon Deploy 8003
   (override with CT_DEMO_TEMPORAL_PORT, CT_DEMO_UI_PORT, CT_DEMO_PACHD_PORT, CT_DEMO_DET_PORT, CT_DEMO_SELDON_PORT).`);
   process.exit(0);
 }
 
-const stateDir = path.resolve(args['state-dir']!);
+if (args.pachyderm !== 'emulator' && args.pachyderm !== 'real') {
+  console.error(`--pachyderm must be emulator or real, not ${args.pachyderm}`);
+  process.exit(2);
+}
+const pachyderm: 'emulator' | 'real' = args.pachyderm;
+const stateDir = path.resolve(args['state-dir'] ?? path.join(projectRoot, '.state', pachyderm === 'real' ? 'demo-real-pachd' : 'demo'));
 const port = (name: string, def: number) => Number(process.env[name] ?? def);
 const say = (line: string) => console.log(line);
 const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
@@ -73,9 +81,11 @@ async function main(): Promise<void> {
       stateDir,
       ports: { pachd: port('CT_DEMO_PACHD_PORT', 1659), determined: port('CT_DEMO_DET_PORT', 8080), seldon: port('CT_DEMO_SELDON_PORT', 8003) },
       log: fs.createWriteStream(path.join(stateDir, 'emulators.log'), { flags: 'a' }),
+      pachyderm,
     });
     cleanups.push(() => stack.close());
-    say(`✔ emulators: Pachyderm ${stack.pachd.url}, Determined ${stack.determined.url}, Seldon Deploy ${stack.seldon.url}`);
+    const pachdKind = stack.pachd.kind === 'real' ? 'real Pachyderm pachd' : 'Pachyderm emulator';
+    say(`✔ ${pachdKind} ${stack.pachd.url}; emulators: Determined ${stack.determined.url}, Seldon Deploy ${stack.seldon.url}`);
 
     const nativeConnection = await NativeConnection.connect({ address: dev.address });
     cleanups.push(() => nativeConnection.close());

@@ -6,11 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { startPachydermEmulator, type PachydermEmulator } from '@continuous-training/emulators/pachyderm';
+import { startPachydermEmulator } from '@continuous-training/emulators/pachyderm';
 import { startDeterminedEmulator, type RunningDeterminedEmulator } from '@continuous-training/emulators/determined';
 import { startSeldonEmulator, type RunningSeldonEmulator } from '@continuous-training/emulators/seldon/emulator';
 import type { ConnectionsConfig } from 'continuous-training/activities';
 import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
+import { startRealPachd } from './real-pachd';
 
 export const DEMO_SERVING_IMAGE = 'continuous-training/shapes-serving:local';
 export const DEMO_CREDENTIALS_SECRET = 'determined-credentials';
@@ -34,10 +35,25 @@ export interface LocalStackOptions {
   seldonAvailableDelayMs?: number;
   /** Turn pachd's auth on: every call then needs the stack's token (`connections.pachyderm.token`). */
   pachdAuth?: boolean;
+  /**
+   * `emulator` (default), or `real`: Pachyderm's own pachd (stack/real-pachd.ts; needs Go and PostgreSQL).
+   * Real pachd always has auth on: the stack's token is then a robot user's, which owns the repos it creates.
+   */
+  pachyderm?: 'emulator' | 'real';
+}
+
+/** What the stack's users need of pachd, emulated or real. */
+export interface LocalPachd {
+  kind: 'emulator' | 'real';
+  /** pachd's HTTP port: REST gateway, /pfs/ downloads, /healthz. */
+  url: string;
+  grpcAddress: string;
+  /** Real pachd only: the root token (the stack's own token is a robot's). */
+  rootToken?: string;
 }
 
 export interface LocalStack {
-  pachd: PachydermEmulator;
+  pachd: LocalPachd;
   determined: RunningDeterminedEmulator;
   seldon: RunningSeldonEmulator;
   /** What the worker's environment would say to reach these systems. */
@@ -58,14 +74,24 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const password = demoPassword(opts.stateDir);
   const started: { close(): Promise<void> }[] = [];
   try {
-    const pachdToken = opts.pachdAuth ? `pach-${password}` : undefined;
-    const pachd = await startPachydermEmulator({
-      stateDir: path.join(opts.stateDir, 'pachd'),
-      port: opts.ports?.pachd,
-      log: opts.log,
-      authToken: pachdToken,
-    });
-    started.push(pachd);
+    let pachd: LocalPachd;
+    let pachdToken: string | undefined;
+    if (opts.pachyderm === 'real') {
+      const real = await startRealPachd({ stateDir: path.join(opts.stateDir, 'real-pachd'), httpPort: opts.ports?.pachd });
+      started.push(real);
+      pachdToken = await real.robotToken('continuous-training');
+      pachd = { kind: 'real', url: real.url, grpcAddress: real.grpcAddress, rootToken: real.rootToken };
+    } else {
+      pachdToken = opts.pachdAuth ? `pach-${password}` : undefined;
+      const emulator = await startPachydermEmulator({
+        stateDir: path.join(opts.stateDir, 'pachd'),
+        port: opts.ports?.pachd,
+        log: opts.log,
+        authToken: pachdToken,
+      });
+      started.push(emulator);
+      pachd = { kind: 'emulator', url: emulator.url, grpcAddress: emulator.grpcAddress };
+    }
     const determined = await startDeterminedEmulator({
       stateDir: path.join(opts.stateDir, 'determined'),
       port: opts.ports?.determined,

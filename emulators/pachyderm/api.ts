@@ -9,6 +9,7 @@ import {
   branchInfoJson,
   bytesFrom,
   commitInfoJson,
+  type CreatedBy,
   commitJson,
   commitRefFrom,
   commitStateFrom,
@@ -48,10 +49,13 @@ export class PfsApi {
   readonly unary: Record<string, UnaryMethod>;
   readonly streams: Record<string, StreamMethod>;
 
+  private readonly createdBy: CreatedBy;
+
   constructor(
     private readonly store: PfsStore,
     private readonly auth: { enabled: boolean },
   ) {
+    this.createdBy = auth.enabled ? 'pach:root' : '';
     const s = store;
     this.unary = {
       'pfs_v2.API/CreateRepo': async (req) => {
@@ -61,7 +65,7 @@ export class PfsApi {
       },
       'pfs_v2.API/InspectRepo': async (req) => {
         const { project, repo } = repoFrom(req.repo, 'repo');
-        return repoInfoJson(s.repo(project, repo), s.branchesOf(project, repo), s.repoSize(project, repo));
+        return repoInfoJson(s.repo(project, repo), s.branchesOf(project, repo), s.repoSize(project, repo), true);
       },
       'pfs_v2.API/DeleteRepo': async (req) => {
         const { project, repo } = repoFrom(req.repo, 'repo');
@@ -80,7 +84,7 @@ export class PfsApi {
       'pfs_v2.API/InspectBranch': async (req) => {
         const b = branchFrom(req.branch, 'branch');
         const rec = s.branch(b.project, b.repo, b.name);
-        return branchInfoJson(rec, s.commitById(rec.head) as CommitRecord);
+        return branchInfoJson(rec, s.commitById(rec.head) as CommitRecord, this.createdBy);
       },
       'pfs_v2.API/DeleteBranch': async (req) => {
         const b = branchFrom(req.branch, 'branch');
@@ -117,14 +121,14 @@ export class PfsApi {
       'pfs_v2.API/ListRepo': async (req, _ctx, send) => {
         if (req.type && req.type !== 'user') return;
         const projects = Array.isArray(req.projects) ? req.projects.map((p) => String(obj(p)?.name ?? '')) : [];
-        for (const r of s.listRepos(projects)) await send(repoInfoJson(r, s.branchesOf(r.project, r.name), s.repoSize(r.project, r.name)));
+        for (const r of s.listRepos(projects)) await send(repoInfoJson(r, s.branchesOf(r.project, r.name), s.repoSize(r.project, r.name), false));
       },
       'pfs_v2.API/ListBranch': async (req, _ctx, send) => {
         const { project, repo } = repoFrom(req.repo, 'repo');
         s.repo(project, repo);
         const list = s.branchesOf(project, repo);
         if (req.reverse === true) list.reverse();
-        for (const b of list) await send(branchInfoJson(b, s.commitById(b.head) as CommitRecord));
+        for (const b of list) await send(branchInfoJson(b, s.commitById(b.head) as CommitRecord, this.createdBy));
       },
       'pfs_v2.API/ListCommit': async (req, _ctx, send) => {
         const { project, repo } = repoFrom(req.repo, 'repo');
@@ -247,7 +251,7 @@ export class PfsApi {
   commitInfo(c: CommitRecord): Json {
     const parent = c.parent ? this.store.commitById(c.parent) : undefined;
     const children = c.children.map((id) => this.store.commitById(id)).filter((x): x is CommitRecord => !!x);
-    return commitInfoJson(c, parent, children);
+    return commitInfoJson(c, parent, children, this.createdBy);
   }
 
   /** Runs a request through the spec check and its method. */

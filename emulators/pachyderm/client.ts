@@ -50,7 +50,11 @@ export class PachdRestClient {
   private request(method: string, path: string, headers: Record<string, string> = {}): http.ClientRequest {
     const url = new URL(this.baseUrl + path);
     const mod = url.protocol === 'https:' ? https : http;
-    return mod.request(url, { method, headers: { ...(this.authToken ? { 'authn-token': this.authToken } : {}), ...headers } });
+    const req = mod.request(url, { method, headers: { ...(this.authToken ? { 'authn-token': this.authToken } : {}), ...headers } });
+    // No `Connection` header (Node's keep-alive agent adds one): real pachd's REST gateway passes every
+    // header on as gRPC metadata and answers a hop-by-hop one with HTTP 500. The socket is still reused.
+    req.removeHeader('connection');
+    return req;
   }
 
   private static async collect(res: http.IncomingMessage): Promise<Buffer> {

@@ -44,7 +44,10 @@ function refName(schema: Schema | undefined): string | undefined {
   return typeof ref === 'string' ? ref.replace('#/definitions/', '') : undefined;
 }
 
-/** Lets message-typed and timestamp properties be null (protojson's "unset"). */
+/** The Duration-typed properties the emulator emits (CommitInfo.Details). */
+const DURATION_PROPERTIES = new Set(['compactingTime', 'validatingTime']);
+
+/** Lets message-typed, timestamp and duration properties be null (protojson's "unset"). */
 function nullableMessages(defs: Record<string, Schema>): Record<string, Schema> {
   const out: Record<string, Schema> = {};
   for (const [name, def] of Object.entries(defs)) {
@@ -57,7 +60,9 @@ function nullableMessages(defs: Record<string, Schema>): Record<string, Schema> 
     for (const [k, p] of Object.entries(props)) {
       const isMessage = typeof p.$ref === 'string' && (defs[refName(p) as string]?.type ?? 'object') === 'object' && !defs[refName(p) as string]?.enum;
       const isTimestamp = p.type === 'string' && p.format === 'date-time';
-      newProps[k] = isMessage || isTimestamp ? { anyOf: [p.$ref ? { $ref: p.$ref } : p, { type: 'null' }] } : p;
+      // google.protobuf.Duration is a plain string in the swagger, but a message: real pachd sends an unset one as null.
+      const isDuration = p.type === 'string' && DURATION_PROPERTIES.has(k);
+      newProps[k] = isMessage || isTimestamp || isDuration ? { anyOf: [p.$ref ? { $ref: p.$ref } : p, { type: 'null' }] } : p;
     }
     out[name] = { ...def, properties: newProps };
   }

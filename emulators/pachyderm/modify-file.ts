@@ -41,7 +41,7 @@ export class ModifyFileSession {
       this.target = this.resolveTarget(op.ref);
       return;
     }
-    if (!this.target) throw invalidArgument('the first ModifyFile message must be setCommit');
+    if (!this.target) throw new PachError(GrpcCode.Unknown, 'first message must be a commit'); // pachd's words and code
     if (op.kind === 'addFile') {
       const p = validateFilePath(op.path, 'addFile.path');
       if (op.url !== undefined) {

@@ -21,33 +21,42 @@ export function branchJson(project: string, repo: string, name: string): Json {
   return { repo: repoJson(project, repo), name };
 }
 
+/** A commit as pachd 2.x answers it: its global id, no branch (a request may still name one). */
 export function commitJson(c: CommitRecord): Json {
-  return { repo: repoJson(c.project, c.repo), id: c.id, branch: c.branch ? branchJson(c.project, c.repo, c.branch) : null };
+  return { repo: repoJson(c.project, c.repo), id: c.id, branch: null };
 }
 
-export function commitInfoJson(c: CommitRecord, parent: CommitRecord | undefined, children: CommitRecord[]): Json {
+/** Who pachd says made a commit or branch: the token's user (the emulator's one token is root's); none without auth. */
+export type CreatedBy = '' | 'pach:root';
+
+export function commitInfoJson(c: CommitRecord, parent: CommitRecord | undefined, children: CommitRecord[], createdBy: CreatedBy): Json {
   return {
     commit: commitJson(c),
     origin: { kind: c.origin },
     description: c.description,
     parentCommit: parent ? commitJson(parent) : null,
-    childCommits: children.map(commitJson),
+    childCommits: children.map((child) => ({ ...commitJson(child), branch: child.branch ? branchJson(child.project, child.repo, child.branch) : null })), // pachd names the branch here
     started: c.started,
     finishing: c.finishing,
     finished: c.finished,
     directProvenance: [],
     directSubvenance: [],
     error: c.error,
+    // pachd computes the size after the commit finished (0 until then); an open or errored commit
+    // has no size and no compaction times in details.
     sizeBytesUpperBound: String(c.sizeBytes ?? 0),
-    details: c.finished ? { sizeBytes: String(c.sizeBytes ?? 0), compactingTime: '0s', validatingTime: '0s' } : null,
+    details: c.finished && !c.error
+      ? { sizeBytes: String(c.sizeBytes ?? 0), compactingTime: '0s', validatingTime: '0s' }
+      : { sizeBytes: '0', compactingTime: null, validatingTime: null },
     metadata: {},
-    createdBy: '',
+    createdBy,
     createdAt: c.started,
     updatedAt: c.updatedAt,
   };
 }
 
-export function repoInfoJson(r: RepoRecord, branches: BranchRecord[], sizeBytes: number): Json {
+/** `details` only on InspectRepo: ListRepo leaves it unset, as pachd does. */
+export function repoInfoJson(r: RepoRecord, branches: BranchRecord[], sizeBytes: number, withDetails: boolean): Json {
   return {
     repo: repoJson(r.project, r.name),
     created: r.created,
@@ -55,12 +64,12 @@ export function repoInfoJson(r: RepoRecord, branches: BranchRecord[], sizeBytes:
     description: r.description,
     branches: branches.map((b) => branchJson(b.project, b.repo, b.name)),
     authInfo: null,
-    details: null,
+    details: withDetails ? { sizeBytes: String(sizeBytes) } : null,
     metadata: {},
   };
 }
 
-export function branchInfoJson(b: BranchRecord, head: CommitRecord): Json {
+export function branchInfoJson(b: BranchRecord, head: CommitRecord, createdBy: CreatedBy): Json {
   return {
     branch: branchJson(b.project, b.repo, b.name),
     head: commitJson(head),
@@ -69,7 +78,7 @@ export function branchInfoJson(b: BranchRecord, head: CommitRecord): Json {
     directProvenance: [],
     trigger: null,
     metadata: {},
-    createdBy: '',
+    createdBy,
     createdAt: b.createdAt,
     updatedAt: b.updatedAt,
     branchPropagationSpecs: [],
@@ -78,7 +87,7 @@ export function branchInfoJson(b: BranchRecord, head: CommitRecord): Json {
 
 export function fileInfoJson(c: CommitRecord, e: FileEntry): Json {
   return {
-    file: { commit: commitJson(c), path: e.key, datum: '' },
+    file: { commit: commitJson(c), path: e.key, datum: e.dir ? '' : 'default' }, // files carry pachd's default datum tag
     fileType: e.dir ? 'DIR' : 'FILE',
     committed: c.finished,
     sizeBytes: String(e.size),

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type RequestContext } from '../common/router';
 import { sendJson } from '../common/body';
-import { checkToken, httpStatusFromCode, invalidArgument, rpcStatus, toPachError } from './errors';
+import { GrpcCode, checkToken, httpStatusFromCode, invalidArgument, rpcStatus, toPachError } from './errors';
 import { NdjsonStream, readLines } from './ndjson';
 import { unknownMethod, type PfsApi } from './api';
 import type { Json } from './protojson';
@@ -118,7 +118,8 @@ export function buildRestRouter(opts: RestOptions): Router {
     } catch (err) {
       const e = toPachError(err);
       res.writeHead(httpStatusFromCode(e.code), { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(e.message + '\n');
+      // pachd's file server quotes the gRPC error of its InspectFile call, which names the path without its leading slash.
+      res.end(`problem inspecting file: rpc error: code = ${GrpcCode[e.code]} desc = ${e.message.replace(/^file \//, 'file ')}\n`);
     }
   });
 

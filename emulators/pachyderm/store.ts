@@ -89,9 +89,9 @@ export function repoString(project: string, repo: string): string {
   return `${project}/${repo}`;
 }
 
-/** How pachd prints a commit in messages: `project/repo@branch=id`. */
-export function commitString(c: { project: string; repo: string; branch: string | null; id: string }): string {
-  return `${repoString(c.project, c.repo)}@${c.branch ? `${c.branch}=` : ''}${c.id}`;
+/** How pachd 2.x prints a commit in messages: `project/repo@id` (commits have global ids, no branch). */
+export function commitString(c: { project: string; repo: string; id: string }): string {
+  return `${repoString(c.project, c.repo)}@${c.id}`;
 }
 
 /** pachd's timestamps are RFC 3339; the emulator keeps millisecond precision. */
@@ -200,7 +200,8 @@ export class PfsStore {
   createRepo(project: string, name: string, description: string, update: boolean): void {
     this.checkProject(project);
     if (!NAME_RE.test(name)) {
-      throw invalidArgument(`repo name (${name}) invalid: only alphanumeric characters, underscores, and dashes are allowed`);
+      // pachd answers a bad name with code Unknown (HTTP 500), not InvalidArgument.
+      throw new PachError(GrpcCode.Unknown, `name (${name}) invalid: only alphanumeric characters, underscores, and dashes are allowed`);
     }
     const key = repoString(project, name);
     const existing = this.meta.repos[key];
@@ -271,7 +272,7 @@ export class PfsStore {
   private validateBranchName(name: string): void {
     if (!name) throw invalidArgument('branch must be specified');
     if (!NAME_RE.test(name)) {
-      throw invalidArgument(`branch name (${name}) invalid: only alphanumeric characters, underscores, and dashes are allowed`);
+      throw new PachError(GrpcCode.Unknown, `name (${name}) invalid: only alphanumeric characters, underscores, and dashes are allowed`);
     }
     if (COMMIT_ID_RE.test(name)) throw invalidArgument(`branch name (${name}) cannot be a commit id`);
   }
@@ -403,7 +404,7 @@ export class PfsStore {
     }
     if (parent && parent.finishing === null) {
       // pachd's linkParent returns a plain error here, which reaches clients as code Unknown.
-      throw new PachError(GrpcCode.Unknown, `parent commit ${commitString(parent)} has not been finished`);
+      throw new PachError(GrpcCode.Unknown, `start commit in transaction: create commit: parent commit ${commitString(parent)} has not been finished`);
     }
     const c = this.addCommit(project, repo, branch, parent?.id ?? null, 'USER', description);
     this.pointBranch(project, repo, branch, c.id);

@@ -45,6 +45,10 @@ class PachydermSource:
         if not self.repo or not self.commit:
             raise ValueError("data.pachyderm.repo and data.pachyderm.commit (or branch) are required")
         self.session = requests.Session()
+        # No `Connection: keep-alive` header (requests sends one by default): pachd's REST gateway
+        # passes every header on as gRPC metadata and answers a hop-by-hop one with HTTP 500. HTTP/1.1
+        # connections are kept alive without it.
+        self.session.headers.pop("Connection", None)
         if cfg.get("token"):
             self.session.headers["authn-token"] = str(cfg["token"])
 

@@ -50,9 +50,32 @@ export function activitySignal(): AbortSignal | undefined {
 export function createAgents(config: HttpSettings): { httpAgent: http.Agent; httpsAgent: https.Agent } {
   const ca = config.tls?.caFile ? fs.readFileSync(config.tls.caFile) : undefined;
   return {
-    httpAgent: new http.Agent({ keepAlive: true }),
-    httpsAgent: new https.Agent({ keepAlive: true, ca, rejectUnauthorized: !config.tls?.insecureSkipVerify }),
+    httpAgent: new KeepAliveAgent({ keepAlive: true }),
+    httpsAgent: new KeepAliveHttpsAgent({ keepAlive: true, ca, rejectUnauthorized: !config.tls?.insecureSkipVerify }),
   };
+}
+
+/**
+ * Keep-alive agents that send no `Connection` header. Node writes `Connection: keep-alive` on every
+ * request of a keep-alive agent; pachd's own REST gateway (port 1659) forwards every request header
+ * as gRPC metadata, and gRPC rejects the hop-by-hop `connection` (RST_STREAM PROTOCOL_ERROR), which
+ * the gateway answers with HTTP 500. HTTP/1.1 connections persist without the header, and Node keeps
+ * reusing the socket when the header was removed rather than set to `close`.
+ */
+class KeepAliveAgent extends http.Agent {
+  addRequest(req: http.ClientRequest, options: http.RequestOptions): void {
+    req.removeHeader('connection');
+    // @ts-expect-error addRequest is Agent's documented extension point, missing from @types/node
+    super.addRequest(req, options);
+  }
+}
+
+class KeepAliveHttpsAgent extends https.Agent {
+  addRequest(req: http.ClientRequest, options: https.RequestOptions): void {
+    req.removeHeader('connection');
+    // @ts-expect-error as above
+    super.addRequest(req, options);
+  }
 }
 
 export class HttpClient {
@@ -63,6 +86,8 @@ export class HttpClient {
     private readonly config: HttpSettings,
     private readonly agents: { httpAgent: http.Agent; httpsAgent: https.Agent },
     private readonly auth?: AuthProvider,
+    /** The server's own reading of an error answer, where its status alone misleads; classifyStatus otherwise. */
+    private readonly classify?: (status: number, message: string) => ReturnType<typeof classifyStatus> | undefined,
   ) {
     this.axios = axios.create({
       baseURL: baseUrl,
@@ -135,8 +160,8 @@ export class HttpClient {
         await pause(retryDelayMs(res.headers['retry-after'], refused), signal);
         continue;
       }
-      const { type, retryable } = classifyStatus(res.status);
       const message = serverMessage(parseMaybeJson(body)) || res.statusText || 'no message';
+      const { type, retryable } = this.classify?.(res.status, message) ?? classifyStatus(res.status);
       throw failure(type, `${what}: HTTP ${res.status}: ${message}`, !retryable, { status: res.status, what });
     }
   }

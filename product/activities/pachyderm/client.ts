@@ -2,6 +2,7 @@
 // authenticated by the `authn-token` header.
 import { Readable } from 'node:stream';
 import { HttpClient, createAgents, type HttpSettings } from '../http/client';
+import { ErrorType, type ErrorTypeName } from '../../common/errors';
 import { readNdjsonBatches, readNdjsonResults } from '../http/ndjson';
 import type {
   Branch,
@@ -32,7 +33,7 @@ export class PachydermClient {
     this.http = new HttpClient(config.pachyderm.url, config, agents, {
       headers: async (): Promise<Record<string, string>> => (token ? { 'authn-token': token } : {}),
       refresh: async () => undefined, // a static token: nothing to refresh, the 401 is final
-    });
+    }, classifyPachdError);
   }
 
   inspectRepo(repo: Repo): Promise<RepoInfo> {
@@ -121,6 +122,15 @@ export class PachydermClient {
   private call<T>(method: string, body: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<T> {
     return this.http.json<T>({ method: 'POST', path: `${API}/${method}`, body, timeoutMs, signal });
   }
+}
+
+/**
+ * pachd checks a non-root user's rights before the repo's existence: a missing repo is answered
+ * `no role binding exists for REPO …` with code Unknown (HTTP 500), which no retry can change.
+ */
+function classifyPachdError(status: number, message: string): { type: ErrorTypeName; retryable: boolean } | undefined {
+  if (status === 500 && /no role binding exists for REPO /.test(message)) return { type: ErrorType.NotFound, retryable: false };
+  return undefined;
 }
 
 /**

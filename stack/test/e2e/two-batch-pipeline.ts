@@ -1,0 +1,131 @@
+// The whole product on a laptop: the real Temporal dev server, the real activities, the watcher, and
+// the emulators running the real example experiment and the real serving image. Two commits of data
+// become version 1 and then version 2 (continued from version 1's checkpoint), each deployed and
+// answering predictions from its own trained weights. Run against the pachd emulator (pipeline.test.ts)
+// and against Pachyderm's own pachd (real-pachd/pipeline.test.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createLocalEnv } from 'continuous-training/test/helpers/temporal';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local-stack';
+import { demoPipeline } from '../../demo-pipeline';
+import { demoBatch, demoProbe, predict } from '../../demo-data';
+import { PachydermClient } from 'continuous-training/activities/pachyderm/client';
+import { runWatcher } from 'continuous-training/client/watcher';
+import { createWorker } from 'continuous-training/worker/create-worker';
+import { putFiles } from '@continuous-training/emulators/pachyderm';
+import { deploymentQueueWorkflowId, repositoryWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
+import { deployerStatusQuery, repositoryStatusQuery } from 'continuous-training/workflows';
+import type { PipelineSpec } from 'continuous-training/common/pipeline';
+
+/** Registers the suite: beforeAll starts the stack with the given pachd, afterAll stops it. */
+export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['pachyderm']>): void {
+  let env: TestWorkflowEnvironment;
+  let stack: LocalStack;
+  let worker: Worker;
+  let workerDone: Promise<void>;
+  let pipeline: PipelineSpec;
+  const abort = new AbortController();
+  let watcherDone: Promise<void>;
+  let stateDir: string | undefined;
+  const taskQueue = 'e2e';
+  const watcherLog: string[] = [];
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-e2e-'));
+    env = await createLocalEnv();
+    stack = await startLocalStack({ stateDir, pachdAuth: true, pachyderm });
+    pipeline = demoPipeline(stack.experimentRepo);
+    worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, connections: stack.connections });
+    workerDone = worker.run();
+    watcherDone = runWatcher({
+      client: env.client,
+      taskQueue,
+      pipelines: [pipeline],
+      pachd: new PachydermClient(stack.connections),
+      signal: abort.signal,
+      retryDelayMs: 200,
+      log: (event, fields) => watcherLog.push(`${event} ${JSON.stringify(fields)}`),
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    abort.abort();
+    await watcherDone?.catch(() => undefined);
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
+    await workerDone?.catch(() => undefined);
+    await stack?.close();
+    await env?.teardown();
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  }, 120_000);
+
+  async function waitForDeployment(outputCount: number): Promise<void> {
+    const deployer = env.client.workflow.getHandle(deploymentQueueWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name));
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      try {
+        const status = await deployer.query(deployerStatusQuery);
+        const failed = status.recent.find((r) => r.outcome === 'failed');
+        if (failed) throw new Error(`deployment failed: ${failed.detail}`);
+        if (status.recent.filter((r) => r.outcome === 'completed').length >= outputCount && !status.running) return;
+      } catch (err) {
+        if (!/not found/i.test((err as Error).message)) throw err;
+      }
+      if (Date.now() > deadline) {
+        const repo = await env.client.workflow.getHandle(repositoryWorkflowId(pipeline.input)).query(repositoryStatusQuery).catch((e) => String(e));
+        throw new Error(`no deployment in time; repository: ${JSON.stringify(repo)}; watcher: ${watcherLog.join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  test('commit → train from scratch → register → publish → deploy → detectors → predictions; then a delta → continued → version 2', async () => {
+    const pachd = { url: stack.pachd.url, authToken: stack.connections.pachyderm.token };
+    const first = await putFiles(pachd, pipeline.input.repo, pipeline.input.branch, demoBatch(1), { description: 'batch 1' });
+    await waitForDeployment(1);
+    const triangle = demoProbe('triangle');
+    const v1 = await predict(stack.seldon.url, pipeline.deployment.namespace, pipeline.deployment.name, triangle);
+    expect(v1.registryVersion).toBe('1');
+    expect(v1.label).not.toBe('triangle'); // batch 1 has no triangles
+
+    const training1 = await env.client.workflow.getHandle(trainingWorkflowId(pipeline.modelName, first)).result();
+    expect(training1.status).toBe('trained');
+
+    const second = await putFiles(pachd, pipeline.input.repo, pipeline.input.branch, demoBatch(2), { description: 'batch 2' });
+    await waitForDeployment(2);
+    const training2 = await env.client.workflow.getHandle(trainingWorkflowId(pipeline.modelName, second)).result();
+    expect(training2).toMatchObject({ status: 'trained', baseCommit: first });
+    if (training2.status !== 'trained') return;
+    expect(training2.modelVersion.version).toBe(2);
+
+    // Version 2 learnt triangles from the delta, which version 1 had never seen.
+    const v2 = await predict(stack.seldon.url, pipeline.deployment.namespace, pipeline.deployment.name, triangle);
+    expect(v2.registryVersion).toBe('2');
+    expect(v2.label).toBe('triangle');
+    expect(v2.probabilities.triangle).toBeGreaterThan(v1.probabilities.triangle);
+  }, 400_000);
+
+  test('no token or password of the three systems appears in any workflow history', async () => {
+    const secrets = [stack.connections.pachyderm.token, stack.connections.determined.password, stack.connections.seldon.clientSecret];
+    expect(secrets.every((s) => typeof s === 'string' && s.length >= 8)).toBe(true);
+    let histories = 0;
+    for await (const wf of env.client.workflow.list()) {
+      const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      const text = textOf(history);
+      expect(text).toContain(pipeline.deployment.name); // the payloads were decoded: a secret would show
+      for (const secret of secrets) expect(text.includes(secret!)).toBe(false);
+      histories++;
+    }
+    expect(histories).toBeGreaterThanOrEqual(6); // repository, deployer, 2 trainings, 2 deployments
+  });
+}
+
+/** Every string and every decoded byte field (payload data) of a history, joined. */
+function textOf(value: unknown, out: string[] = []): string {
+  if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'));
+  else if (typeof value === 'string') out.push(value);
+  else if (value && typeof value === 'object') for (const child of Object.values(value)) textOf(child, out);
+  return out.join('\n');
+}
