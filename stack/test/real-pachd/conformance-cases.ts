@@ -140,7 +140,7 @@ export const CASES: ConformanceCase[] = [
   { name: 'ListFile, missing directory', rpc: 'pfs_v2.API/ListFile', body: { file: file(commit('images', '${c1}'), '/nope') }, stream: true },
   { name: 'ListFile, number 1', rpc: 'pfs_v2.API/ListFile', body: { file: file(commit('images', '${c1}'), '/'), number: 1 }, stream: true },
   { name: 'WalkFile', rpc: 'pfs_v2.API/WalkFile', body: { file: file(commit('images', '${c1}'), '/') }, stream: true },
-  { name: 'GlobFile', rpc: 'pfs_v2.API/GlobFile', body: { commit: commit('images', '${c1}'), pattern: '/**' }, stream: true, knownDifference: "pachd's glob `/**` does not match the root directory `/`; the emulator's does (GlobFile is being reworked in the emulator under issue 16)" },
+  { name: 'GlobFile', rpc: 'pfs_v2.API/GlobFile', body: { commit: commit('images', '${c1}'), pattern: '/**' }, stream: true },
   { name: 'DiffFile against the parent', rpc: 'pfs_v2.API/DiffFile', body: { newFile: file(commit('images', '${c2}'), '/') }, stream: true },
   { name: 'DiffFile against an explicit old commit', rpc: 'pfs_v2.API/DiffFile', body: { newFile: file(commit('images', '${c3}'), '/'), oldFile: file(commit('images', '${c1}'), '/') }, stream: true },
   { name: 'DiffFile of a first commit', rpc: 'pfs_v2.API/DiffFile', body: { newFile: file(commit('images', '${c1}'), '/') }, stream: true },
@@ -152,7 +152,7 @@ export const CASES: ConformanceCase[] = [
   { name: 'download /pfs/ without a token', get: '/pfs/default/images/${c2}/a.txt', token: 'none' },
 
   // --- deleting -----------------------------------------------------------------------------------------
-  { name: 'DeleteRepo, missing', rpc: 'pfs_v2.API/DeleteRepo', body: { repo: repo('missing') }, knownDifference: "pachd answers a missing repo with 200 {deleted: false}; the emulator with NotFound (DeleteRepo is being reworked in the emulator under issue 16)" },
+  { name: 'DeleteRepo, missing', rpc: 'pfs_v2.API/DeleteRepo', body: { repo: repo('missing') } },
   { name: 'CreateRepo, to delete', rpc: 'pfs_v2.API/CreateRepo', body: { repo: repo('scratch') } },
   { name: 'DeleteRepo', rpc: 'pfs_v2.API/DeleteRepo', body: { repo: repo('scratch') } },
   { name: 'InspectRepo, deleted', rpc: 'pfs_v2.API/InspectRepo', body: { repo: repo('scratch') } },
