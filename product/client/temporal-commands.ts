@@ -1,11 +1,13 @@
 // The commands of `ct` that talk to Temporal, loaded only when one of them runs (cli.ts).
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { PipelineSpec } from '../common/pipeline';
-import { repositoryWorkflowId } from '../common/ids';
+import { deploymentQueueWorkflowId, repositoryWorkflowId, trainingWorkflowId } from '../common/ids';
 import { pauseSignal, resumeSignal } from '../workflows';
-import { findPipeline } from './pipelines-config';
+import fs from 'node:fs';
+import { findPipeline, loadPipelinesConfig } from './pipelines-config';
 import { connectPachd, connectTemporal } from './connect';
-import { signalDeploy, signalNewCommit } from './signals';
+import { describeAnswer, requestDeploy, triggerCommit } from './signals';
+import { applyConfig } from './apply-config';
 import { runWatcher } from './watcher';
 import { NotFoundError, UsageError, need, out, type Options } from './cli-support';
 
@@ -23,23 +25,47 @@ export async function runTemporalCommand(command: string, rest: string[], values
     const temporal = await connectTemporal();
     try {
       const { client, config } = temporal;
+      /** A retry is for a training that failed, timed out or was cancelled: say so clearly otherwise. */
+      const checkRetryable = async (pipeline: PipelineSpec, commit: string) => {
+        const trainingId = trainingWorkflowId(pipeline.modelName, commit);
+        const last = await client.workflow.getHandle(trainingId).describe().catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no training of ${commit} to retry (${trainingId}): use ct trigger`);
+          throw err;
+        });
+        const state = last.status.name;
+        if (!['FAILED', 'TIMED_OUT', 'CANCELLED', 'TERMINATED'].includes(state)) {
+          throw new UsageError(`the last training of ${commit} (${trainingId}) is ${state}: only a failed, timed-out or cancelled training is retried`);
+        }
+      };
       switch (command) {
-        case 'trigger': {
+        case 'trigger':
+        case 'retry': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-          const workflowId = await signalNewCommit(client, config.taskQueue, pipeline, need(values, 'commit'));
-          out(json, { workflowId }, `signalled ${workflowId} with commit ${values.commit}`);
-          return 0;
+          const commit = need(values, 'commit');
+          const retry = command === 'retry' || !!values.retry;
+          if (retry) await checkRetryable(pipeline, commit);
+          const { workflowId, answer } = await triggerCommit(client, config.taskQueue, pipeline, commit, { retry });
+          out(json, { workflowId, commit, ...answer }, `${commit} → ${workflowId}: ${describeAnswer(answer)}`);
+          // A rejection fails the caller (e.g. the Pachyderm trigger pipeline's job).
+          return answer.status === 'rejected' ? 1 : 0;
         }
         case 'deploy': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-          const workflowId = await signalDeploy(client, config.taskQueue, pipeline, need(values, 'output-commit'), 'manual');
-          out(json, { workflowId }, `asked ${workflowId} to deploy ${values['output-commit']}`);
+          const { workflowId, answer } = await requestDeploy(client, config.taskQueue, pipeline, need(values, 'output-commit'), 'manual');
+          out(json, { workflowId, outputCommit: values['output-commit'], ...answer }, `${values['output-commit']} → ${workflowId}: ${describeAnswer(answer)}`);
+          return answer.status === 'rejected' ? 1 : 0;
+        }
+        case 'apply': {
+          const report = await applyConfig(client, config.taskQueue, pipelines(), { stopRemoved: true });
+          out(json, report, report.lines.join('\n') || 'nothing running to update');
           return 0;
         }
         case 'pause':
         case 'resume': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-          const workflowId = repositoryWorkflowId(pipeline.input);
+          const workflowId = values.deployment
+            ? deploymentQueueWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name)
+            : repositoryWorkflowId(pipeline.input);
           await client.workflow.getHandle(workflowId).signal(command === 'pause' ? pauseSignal : resumeSignal);
           out(json, { workflowId, paused: command === 'pause' }, `${workflowId} ${command}d`);
           return 0;
@@ -100,13 +126,33 @@ export async function runTemporalCommand(command: string, rest: string[], values
           const list = pipelines();
           const abort = new AbortController();
           for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
+          const log = (event: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields }));
+          // The file's specs reach the running workflows at start and whenever the file changes.
+          const apply = async (specs: PipelineSpec[]) => {
+            const report = await applyConfig(client, config.taskQueue, specs, { stopRemoved: false });
+            for (const u of report.updated) log('watch.config', { ...u });
+          };
+          await apply(list);
+          const file = need(values, 'config');
+          fs.watchFile(file, { interval: 2000 }, () => {
+            let specs: PipelineSpec[];
+            try {
+              specs = loadPipelinesConfig(file);
+            } catch (err) {
+              return log('watch.config-error', { error: (err as Error).message });
+            }
+            const added = specs.filter((p) => !list.some((q) => q.name === p.name)).map((p) => p.name);
+            if (added.length) log('watch.config-restart-needed', { added, note: 'new pipelines are followed after a watcher restart' });
+            apply(specs).catch((err: unknown) => log('watch.config-error', { error: (err as Error).message }));
+          });
+          abort.signal.addEventListener('abort', () => fs.unwatchFile(file));
           await runWatcher({
             client,
             taskQueue: config.taskQueue,
             pipelines: list,
             pachd: connectPachd(),
             signal: abort.signal,
-            log: (event, fields) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields })),
+            log,
           });
           return 0;
         }

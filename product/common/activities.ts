@@ -21,6 +21,7 @@ import type {
   DeployResult,
   WaitDeploymentReadyInput,
   ReplaceDetectorInput,
+  StopRunExperimentsInput,
 } from './types';
 
 export interface Activities {
@@ -29,6 +30,7 @@ export interface Activities {
   lookupModel(input: LookupModelInput): Promise<ModelVersionRef | null>;
   submitExperiment(input: SubmitExperimentInput): Promise<SubmittedExperiment>;
   waitForExperiment(input: WaitForExperimentInput): Promise<ExperimentProgress>;
+  stopRunExperiments(input: StopRunExperimentsInput): Promise<{ killed: number[] }>;
   registerModelVersion(input: RegisterModelVersionInput): Promise<ModelVersionRef>;
   publishModel(input: PublishModelInput): Promise<PublishedModel>;
   readModelInfo(input: ReadModelInfoInput): Promise<ModelInfo>;

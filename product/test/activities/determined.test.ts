@@ -42,6 +42,7 @@ function submitInput(overrides: Partial<SubmitExperimentInput> = {}): SubmitExpe
     code,
     parent: null,
     workflowId: 'ct-train-test-1',
+    runId: 'run-1',
     ...overrides,
   };
 }
