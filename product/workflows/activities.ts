@@ -11,10 +11,15 @@ const retry: RetryPolicy = {
   maximumInterval: '1m',
 };
 
+// Cancellation waits for the running attempt to end (WAIT_CANCELLATION_COMPLETED) for every activity
+// that writes: a cleanup or rollback that starts while an abandoned attempt is still in flight could be
+// overtaken by it (an experiment created after the cleanup looked, a rollout applied after the rollback).
+
 /** Quick API calls: a few seconds each; keep retrying through an outage of up to 30 minutes. */
 export const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   scheduleToCloseTimeout: '30m',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry,
 });
 
@@ -26,6 +31,7 @@ export const quickHeartbeating = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   scheduleToCloseTimeout: '30m',
   heartbeatTimeout: '1m',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry,
 });
 
@@ -60,6 +66,7 @@ export const streaming = proxyActivities<Activities>({
   startToCloseTimeout: '2h',
   scheduleToCloseTimeout: '6h',
   heartbeatTimeout: '1m',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry,
 });
 

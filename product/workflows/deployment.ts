@@ -10,6 +10,7 @@ import {
   upsertSearchAttributes,
   isCancellation,
   CancellationScope,
+  CancelledFailure,
 } from '@temporalio/workflow';
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
 import type { DeployedModel, ModelInfo } from '../common/types';
@@ -17,6 +18,7 @@ import { ErrorType } from '../common/errors';
 import { CtCommit, CtDeploymentName, CtModelName, CtModelVersion, CtRepo } from '../common/search-attributes';
 import { durationToMs } from '../common/duration';
 import { quick, quickHeartbeating, quickLocal, deploymentWaiter } from './activities';
+import { cancelRequested, endCancelledWhenAsked } from './cancellation';
 import { DeadlineExpired, withDeadline } from './deadline';
 import { StepTracker, type StepRecord } from './steps';
 
@@ -44,6 +46,10 @@ export interface DeploymentStatus {
 export const deploymentStatusQuery = defineQuery<DeploymentStatus>('status');
 
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentResult> {
+  return endCancelledWhenAsked(() => deploy(input));
+}
+
+async function deploy(input: DeploymentInput): Promise<DeploymentResult> {
   const { deployment, outputCommit } = input;
   const target = { deploymentName: deployment.name, namespace: deployment.namespace };
   const steps = new StepTracker(`deploy ${input.output.repo}@${outputCommit} to ${deployment.namespace}/${deployment.name}`);
@@ -104,6 +110,8 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     });
     // The two detectors are independent resources: replace them at once.
     await steps.all(detectors);
+    // A cancel that arrived while they ran (they do not hear it) still undoes the rollout.
+    if (cancelRequested()) throw new CancelledFailure('cancelled during the detectors');
   } catch (err) {
     // A detector that cannot be replaced leaves the new model serving (it is Available); a cancel at any
     // step, or a rollout that failed, puts back what served before.

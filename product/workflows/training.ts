@@ -20,6 +20,7 @@ import { ErrorType } from '../common/errors';
 import { CtCommit, CtExperimentId, CtModelName, CtModelVersion, CtPipeline, CtRepo } from '../common/search-attributes';
 import { durationToMs } from '../common/duration';
 import { cleanup, quick, quickHeartbeating, quickLocal, streaming, experimentWaiter } from './activities';
+import { endCancelledWhenAsked } from './cancellation';
 import { DeadlineExpired, withDeadline } from './deadline';
 import { StepTracker, type StepRecord } from './steps';
 
@@ -57,6 +58,10 @@ export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
 const TERMINAL: ExperimentState[] = ['COMPLETED', 'CANCELED', 'ERROR', 'DELETED'];
 
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
+  return endCancelledWhenAsked(() => train(input));
+}
+
+async function train(input: TrainingInput): Promise<TrainingResult> {
   const { pipeline, commit } = input;
   const steps = new StepTracker(`train ${pipeline.modelName} on ${pipeline.input.repo}@${commit}`);
   let experiment: ExperimentProgress | null = null;

@@ -160,7 +160,7 @@ test('the repository workflow continues as new before its history grows large, k
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    if (Date.now() > deadline) throw new Error(`condition not reached in time: ${check.toString().slice(0, 160)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
