@@ -27,6 +27,7 @@ import type {
 export interface Activities {
   diffCommit(input: DiffCommitInput): Promise<DiffSummary>;
   fetchExperiment(input: FetchExperimentInput): Promise<ExperimentCode>;
+  /** Ensures the registry model exists (creates it when missing: a write) and returns its latest version. */
   lookupModel(input: LookupModelInput): Promise<ModelVersionRef | null>;
   submitExperiment(input: SubmitExperimentInput): Promise<SubmittedExperiment>;
   waitForExperiment(input: WaitForExperimentInput): Promise<ExperimentProgress>;

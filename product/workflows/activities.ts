@@ -46,7 +46,8 @@ export const cleanup = proxyActivities<Activities>({
 });
 
 /**
- * The quick read-only calls (lookupModel, readModelInfo, getDeployedModel) as local activities: they run
+ * The quick calls lookupModel (which also creates the registry model when missing: idempotent), readModelInfo
+ * and getDeployedModel (reads) as local activities: they run
  * on the worker inside the workflow task that asks for them, so they cost no activity task and no extra
  * workflow task round trip through the server (~40 ms each on the dev server). They are idempotent: a
  * worker dying mid-call makes the workflow task time out, and the next worker runs them again. Same
