@@ -173,7 +173,7 @@ async function main(): Promise<void> {
       `Command: \`${process.env.CT_BENCH_DB_DIR ? `CT_BENCH_DB_DIR=${process.env.CT_BENCH_DB_DIR} ` : ''}npx tsx bench/orchestration.ts ${runs} ${warmup}\`. ${machineLine(m, loadBefore, loadAfter)}`,
       '',
       `A commit of 4 tiny files → signal-with-start (client/signals.ts) → repository workflow → training workflow → output commit → the`,
-      `cascade as the watcher does it (SubscribeCommit on the output branch → signalDeploy) → deployer → deployment`,
+      `cascade as the watcher does it (SubscribeCommit on the output branch → requestDeploy) → deployer → deployment`,
       `workflow → Available → drift and outlier detectors. Simulated emulators with every delay 0, experiment pollInterval 10ms,`,
       `the real worker (worker/main.ts) in a child process, on a dev server (\`temporal server start-dev\`, SQLite in a temp dir).`,
       `Baseline, measured in the same run and interleaved with it: the same ${names.length} activity functions of`,

@@ -188,7 +188,7 @@ interface WorkerVariant {
 async function realWorkerRun(sizeMiB: number, variant: WorkerVariant): Promise<WorkerRun> {
   const h = await import('./lib/harness');
   const { putFiles } = await import('@continuous-training/emulators/pachyderm');
-  const { signalNewCommit } = await import('continuous-training/client/signals');
+  const { triggerCommit } = await import('continuous-training/client/signals');
   const { trainingWorkflowId } = await import('continuous-training/common/ids');
   const env = await h.startBenchEnv({ name: 'publish-worker' });
   let worker: Awaited<ReturnType<typeof h.startWorkerChild>> | undefined;
@@ -206,7 +206,7 @@ async function realWorkerRun(sizeMiB: number, variant: WorkerVariant): Promise<W
     const sampler = new h.RssSampler(worker.pid, 20);
     const pipeline = h.benchPipeline(env.stack, 'publish', '200ms');
     const commit = await putFiles(env.stack.pachd.url, pipeline.input.repo, pipeline.input.branch, h.smallBatch(0));
-    await signalNewCommit(env.client, taskQueue, pipeline, commit);
+    await triggerCommit(env.client, taskQueue, pipeline, commit);
     const training = env.client.workflow.getHandle(trainingWorkflowId(pipeline.modelName, commit));
     let result: { status: string } | undefined;
     for (let waited = 0; !result; waited += 250) {

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import axios from 'axios';
 import type { temporal } from '@temporalio/proto';
 import { putFiles } from '@continuous-training/emulators/pachyderm';
-import { signalNewCommit } from 'continuous-training/client/signals';
+import { triggerCommit } from 'continuous-training/client/signals';
 import { trainingWorkflowId } from 'continuous-training/common/ids';
 import type { TrainingResult } from 'continuous-training/workflows/training';
 import { benchPipeline, deadline, fmt, loadAverage, machine, machineLine, runMain, sleep, smallBatch, startBenchEnv, startWorkerChild, workerEnv, writeSection, type WorkerChild } from './lib/harness';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     workers.push(...(await Promise.all([startWorkerChild(wenv), startWorkerChild(wenv)])));
     const pipeline = benchPipeline(env.stack, 'recovery', pollInterval);
     const commit = await putFiles(env.stack.pachd.url, pipeline.input.repo, pipeline.input.branch, smallBatch(0));
-    await signalNewCommit(env.client, taskQueue, pipeline, commit);
+    await triggerCommit(env.client, taskQueue, pipeline, commit);
     const training = env.client.workflow.getHandle(trainingWorkflowId(pipeline.modelName, commit));
 
     // Wait until the wait is polling, and find out which worker runs it.

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     const orchPipelines = Array.from({ length: repos }, (_, i) => benchPipeline(env.stack, `tp-w${i}`));
     const directPipelines = Array.from({ length: repos }, (_, i) => benchPipeline(env.stack, `tp-d${i}`));
     const pachd = env.stack.pachd.url;
-    // The watcher's cascade for every pipeline (SubscribeCommit on its output branch → signalDeploy).
+    // The watcher's cascade for every pipeline (SubscribeCommit on its output branch → requestDeploy).
     const warmW = benchPipeline(env.stack, 'tp-warm-w');
     const cascades = new Map<string, Cascade>([...orchPipelines, warmW].map((p) => [p.name, new Cascade(pachd, env.client, taskQueue, p)]));
     env.onClose(async () => void (await Promise.all([...cascades.values()].map((c) => c.close()))));
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
       `${repos} pipelines (distinct input and output repos, models and deployment names), each receiving one commit at the same moment,`,
       `${rounds} rounds (round 1 trains from scratch and creates the deployments; later rounds continue from the registered version and`,
       `replace them). Each commit: signal-with-start (client/signals.ts) → training → cascade (as the watcher does it:`,
-      `SubscribeCommit on the output branch → signalDeploy) → deployment Available → detectors. Simulated emulators with every delay 0; one worker (worker/main.ts, default worker options)`,
+      `SubscribeCommit on the output branch → requestDeploy) → deployment Available → detectors. Simulated emulators with every delay 0; one worker (worker/main.ts, default worker options)`,
       `in a child process on this ${m.cores}-CPU machine, which it shares with the dev server, the emulators (in the benchmark process)`,
       `and the baseline. Baseline: the same pipelines run concurrently by a plain script calling the activity functions directly.`,
       '',

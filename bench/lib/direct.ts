@@ -60,7 +60,7 @@ export async function runDirect(a: Activities, pipeline: PipelineSpec, commit: s
   const code = await step('fetch-experiment', () => run(a.fetchExperiment, { source: pipeline.experiment }));
   const workflowId = `bench-direct-${runId}`;
   const submitted = await step('submit-experiment', () =>
-    run(a.submitExperiment, { pipelineName: pipeline.name, inputRepo: pipeline.input, commit, baseCommit: diff.baseCommit, code, parent: latest, workflowId }),
+    run(a.submitExperiment, { pipelineName: pipeline.name, inputRepo: pipeline.input, commit, baseCommit: diff.baseCommit, code, parent: latest, workflowId, runId: workflowId }),
   );
   const final = await step('wait-experiment', async () => {
     let state: ExperimentState = 'UNSPECIFIED';

@@ -1,11 +1,11 @@
 // One commit through the product, as the orchestration and throughput benchmarks drive it: signal-with-start
 // of the repository workflow (client/signals.ts); the cascade as the watcher does it (SubscribeCommit on the
-// output branch → signalDeploy), so nothing reads the running workflows; then the deployment's close,
+// output branch → requestDeploy), so nothing reads the running workflows; then the deployment's close,
 // checked with a slow describe() poll. Timings come from the server's start/close times and, afterwards, the
 // workflows' status queries and histories. (A client long-polling result(), or describing a workflow every
 // 20 ms, delays each of its workflow tasks by 20-30 ms on the dev server: see RESULTS.md.)
 import type { Client } from '@temporalio/client';
-import { signalDeploy, signalNewCommit } from 'continuous-training/client/signals';
+import { requestDeploy, triggerCommit } from 'continuous-training/client/signals';
 import { deploymentWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
 import type { PipelineSpec } from 'continuous-training/common/pipeline';
 import { PachdRestClient } from '@continuous-training/emulators/pachyderm/client';
@@ -63,7 +63,7 @@ export class Cascade {
             const id = info.commit.id;
             if (this.known.has(id)) continue; // replayed after a reconnect
             this.known.add(id);
-            await signalDeploy(client, taskQueue, pipeline, id, 'cascade');
+            await requestDeploy(client, taskQueue, pipeline, id, 'cascade');
             const w = this.waiting.shift();
             if (w) w(id);
             else this.forwarded.push(id);
@@ -124,7 +124,7 @@ export async function runOrchestrated(
 ): Promise<OrchestratedRun> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const t0 = Date.now();
-  await signalNewCommit(client, taskQueue, pipeline, commit);
+  await triggerCommit(client, taskQueue, pipeline, commit);
   const trainingId = trainingWorkflowId(pipeline.modelName, commit);
   const outputCommit = await cascade.next(timeoutMs).catch(async (err: Error) => {
     const d = await client.workflow.getHandle(trainingId).describe().catch(() => null);

@@ -8,6 +8,7 @@ import { fetchExperiment } from './fetch-experiment';
 import { lookupModel } from './lookup-model';
 import { submitExperiment } from './submit-experiment';
 import { waitForExperiment } from './wait-for-experiment';
+import { stopRunExperiments } from './stop-run-experiments';
 import { registerModelVersion } from './register-model-version';
 import { publishModel } from './publish-model';
 import { readModelInfo } from './read-model-info';
@@ -27,6 +28,7 @@ export function createActivities(config: ConnectionsConfig): Activities {
     lookupModel: (input) => lookupModel(clients, input),
     submitExperiment: (input) => submitExperiment(clients, input),
     waitForExperiment: (input) => waitForExperiment(clients, input),
+    stopRunExperiments: (input) => stopRunExperiments(clients, input),
     registerModelVersion: (input) => registerModelVersion(clients, input),
     publishModel: (input) => publishModel(clients, input),
     readModelInfo: (input) => readModelInfo(clients, input),

@@ -1,4 +1,7 @@
-// lookupModel: the model (created when missing, like the original) and its latest version, if any.
+// lookupModel: NOT a pure read. It ensures the registry model exists (creating it, with the pipeline's
+// labels, when missing, as the original did: the first training's version needs it) and returns its
+// latest version, if any. Idempotent: creating an existing model is a no-op. It runs as a local activity
+// (a write is allowed there: a retried or replayed call creates nothing twice).
 import type { LookupModelInput, ModelVersionRef } from '../common/types';
 import type { Clients } from './clients';
 import type { ModelVersion } from './determined/types';

@@ -1,5 +1,5 @@
-// submitExperiment: creates the Determined experiment for one input commit, exactly once per
-// (workflow, commit): a deterministic label marks it, and a retry finds it instead of creating another.
+// submitExperiment: creates the Determined experiment for one input commit, exactly once per training
+// run: a deterministic label marks it, and a retry finds it instead of creating another.
 import crypto from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import yaml from 'js-yaml';
@@ -12,13 +12,17 @@ import { readExperimentConfig, type ExperimentConfig } from './experiment-config
 import { failure, failureType } from './http/errors';
 import { heartbeatDuring } from './heartbeat';
 
-/** The label that identifies the experiment of one (workflow, commit). */
-export function runLabel(workflowId: string, commit: string): string {
-  return `ct-run-${crypto.createHash('sha256').update(`${workflowId}\n${commit}`).digest('hex').slice(0, 16)}`;
+/**
+ * The label that identifies the experiment of one training run: (workflow id, first run id, commit).
+ * Scoped to the run, not to the commit alone, so a training retried by hand (a new run of the same
+ * workflow id) gets a new experiment instead of finding the failed one again.
+ */
+export function runLabel(run: { workflowId: string; runId: string; commit: string }): string {
+  return `ct-run-${crypto.createHash('sha256').update(`${run.workflowId}\n${run.runId}\n${run.commit}`).digest('hex').slice(0, 16)}`;
 }
 
 export async function submitExperiment(clients: Clients, input: SubmitExperimentInput): Promise<SubmittedExperiment> {
-  const label = runLabel(input.workflowId, input.commit);
+  const label = runLabel(input);
   const existing = await findByLabel(clients, label);
   if (existing !== null) return { experimentId: existing, created: false };
 
@@ -70,10 +74,14 @@ async function parentRanSameCode(clients: Clients, parentExperimentId: number, l
 }
 
 async function findByLabel(clients: Clients, label: string): Promise<number | null> {
-  const { experiments } = await clients.determined.getExperiments({ labels: [label], limit: 100, sortBy: 'SORT_BY_ID', orderBy: 'ORDER_BY_ASC' });
-  // The label filter is the master's; check it here too, and take the first one created.
-  const ids = (experiments ?? []).filter((e) => e.labels?.includes(label)).map((e) => e.id);
+  const ids = (await experimentsLabelled(clients, label)).map((e) => e.id);
   return ids.length > 0 ? Math.min(...ids) : null;
+}
+
+/** The experiments that carry `label` (the master filters by label; checked here too). */
+export async function experimentsLabelled(clients: Clients, label: string): Promise<{ id: number; state?: string }[]> {
+  const { experiments } = await clients.determined.getExperiments({ labels: [label], limit: 100, sortBy: 'SORT_BY_ID', orderBy: 'ORDER_BY_ASC' });
+  return (experiments ?? []).filter((e) => e.labels?.includes(label));
 }
 
 /**

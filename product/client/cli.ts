@@ -15,16 +15,27 @@ const HELP = `ct — continuous training on Temporal
 Usage: ct <command> [options]
 
 Commands:
-  trigger  --config F --pipeline P --commit ID   train pipeline P on input commit ID (signal-with-start)
+  trigger  --config F --pipeline P --commit ID   train pipeline P on input commit ID; prints the answer
+                                                 (accepted at position N, already queued, already trained
+                                                 by WORKFLOW_ID, rejected: REASON); exit 1 when rejected
+  retry    --config F --pipeline P --commit ID   train again a commit whose training failed, timed out or
+                                                 was cancelled, with a new experiment (= trigger --retry)
   deploy   --config F --pipeline P --output-commit ID
                                                  deploy (or roll back to) the model of an output commit
+  apply    --config F                            send the file's pipeline specs to the running workflows
+                                                 (applied between runs) and stop those no longer in it
   watch    --config F                            follow the input and output repos and signal the workflows
   status   WORKFLOW_ID                           a run's current step, steps and result (the status query)
   list     [--pipeline P] [--repo R] [--commit C] [--model M] [--step S] [--query Q] [--limit N]
                                                  list runs by search attributes
-  cancel   WORKFLOW_ID                           cancel a run (a training kills its experiment)
-  pause    --config F --pipeline P               stop starting trainings for new commits (they queue)
-  resume   --config F --pipeline P               start them again
+  cancel   WORKFLOW_ID                           cancel a run (a training kills its experiment, a rollout
+                                                 rolls back; the pipeline goes on); cancelling a ct-repo-…
+                                                 or ct-deployer-… workflow stops the pipeline
+  pause    --config F --pipeline P [--deployment]
+                                                 stop starting trainings (with --deployment: rollouts)
+                                                 for new commits (they queue)
+  resume   --config F --pipeline P [--deployment]
+                                                 start them again
   put      --repo R [--branch B] [--project P] [--dest DIR] PATH...
                                                  commit files into Pachyderm (PACHD_URL, PACHD_TOKEN) as one commit
 
@@ -51,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       query: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'boolean' },
+      retry: { type: 'boolean' },
+      deployment: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
     },
@@ -82,12 +95,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Bad usage and bad configuration are reported before anything is contacted.
-  const needsConfig = ['trigger', 'deploy', 'pause', 'resume', 'watch'].includes(command);
+  const needsConfig = ['trigger', 'retry', 'deploy', 'pause', 'resume', 'watch', 'apply'].includes(command);
   if (!needsConfig && !['status', 'list', 'cancel'].includes(command)) throw new UsageError(`unknown command "${command}" (see --help)`);
   const configured = needsConfig ? loadPipelinesConfig(need(values, 'config')) : [];
-  if (['trigger', 'deploy', 'pause', 'resume'].includes(command)) {
+  if (['trigger', 'retry', 'deploy', 'pause', 'resume'].includes(command)) {
     findPipeline(configured, need(values, 'pipeline'));
-    if (command === 'trigger') need(values, 'commit');
+    if (command === 'trigger' || command === 'retry') need(values, 'commit');
     if (command === 'deploy') need(values, 'output-commit');
   }
   if (['status', 'cancel'].includes(command) && !rest[0]) throw new UsageError(`${command} needs a WORKFLOW_ID`);

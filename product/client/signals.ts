@@ -1,39 +1,96 @@
-// Starting or waking the long-lived workflows with signal-with-start: used by the CLI, the watcher
-// and the demo, so a commit reaches its workflow the same way whoever sends it.
-import type { Client } from '@temporalio/client';
+// Starting or reaching the long-lived workflows with update-with-start: used by the CLI, the watcher
+// and the demo, so a commit reaches its workflow the same way whoever sends it, and the sender learns
+// what became of it (accepted at a position, already queued, already trained/deployed, or rejected).
+import crypto from 'node:crypto';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { PipelineSpec } from '../common/pipeline';
 import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../common/ids';
-import { repositoryWorkflow, newCommitSignal, deployerWorkflow, deployRequestSignal } from '../workflows';
-import type { DeployRequest } from '../workflows/deployer';
+import { repositoryWorkflow, newCommitUpdate, retryCommitUpdate, deployerWorkflow, deployUpdate } from '../workflows';
+import type { DeployAnswer, DeployRequest } from '../workflows/deployer';
+import type { TriggerAnswer } from '../workflows/repository';
 
-export async function signalNewCommit(client: Client, taskQueue: string, pipeline: PipelineSpec, commit: string): Promise<string> {
-  const workflowId = repositoryWorkflowId(pipeline.input);
-  await client.workflow.signalWithStart(repositoryWorkflow, {
-    taskQueue,
-    workflowId,
-    args: [{ pipeline }],
-    signal: newCommitSignal,
-    signalArgs: [{ commit }],
-    staticSummary: `continuous training of ${pipeline.modelName} on ${pipeline.input.repo}@${pipeline.input.branch}`,
-  });
-  return workflowId;
+/** A short, stable hash of a spec: the revision each run records (memo `specRevision`). */
+export function specRevision(spec: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, canonical(x)])) : v;
+  return crypto.createHash('sha256').update(JSON.stringify(canonical(spec))).digest('hex').slice(0, 12);
 }
 
-export async function signalDeploy(
+/** A validator's refusal (an invalid commit id) comes back as an error: it is an answer like the others. */
+async function answered<A>(send: () => Promise<A>): Promise<A | { status: 'rejected'; reason: string }> {
+  try {
+    return await send();
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) return { status: 'rejected', reason: (err.cause?.message ?? err.message).split('\n')[0] };
+    throw err;
+  }
+}
+
+/** Sends a new commit (or, with `retry`, a commit whose training failed) to its repository workflow. */
+export async function triggerCommit(
+  client: Client,
+  taskQueue: string,
+  pipeline: PipelineSpec,
+  commit: string,
+  opts: { retry?: boolean } = {},
+): Promise<{ workflowId: string; answer: TriggerAnswer }> {
+  const workflowId = repositoryWorkflowId(pipeline.input);
+  const answer = await answered(() =>
+    client.workflow.executeUpdateWithStart(opts.retry ? retryCommitUpdate : newCommitUpdate, {
+      args: [{ commit }],
+      startWorkflowOperation: new WithStartWorkflowOperation(repositoryWorkflow, {
+        taskQueue,
+        workflowId,
+        args: [{ pipeline, specRevision: specRevision(pipeline) }],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        staticSummary: `continuous training of ${pipeline.modelName} on ${pipeline.input.repo}@${pipeline.input.branch}`,
+      }),
+    }),
+  );
+  return { workflowId, answer };
+}
+
+/** Asks the deployer of a pipeline's deployment to roll out an output commit. */
+export async function requestDeploy(
   client: Client,
   taskQueue: string,
   pipeline: PipelineSpec,
   outputCommit: string,
   reason: DeployRequest['reason'],
-): Promise<string> {
+): Promise<{ workflowId: string; answer: DeployAnswer }> {
   const workflowId = deploymentQueueWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name);
-  await client.workflow.signalWithStart(deployerWorkflow, {
-    taskQueue,
-    workflowId,
-    args: [{ deployment: pipeline.deployment, output: pipeline.output }],
-    signal: deployRequestSignal,
-    signalArgs: [{ outputCommit, reason }],
-    staticSummary: `deployments of ${pipeline.output.repo} to ${pipeline.deployment.namespace}/${pipeline.deployment.name}`,
-  });
-  return workflowId;
+  const answer = await answered(() =>
+    client.workflow.executeUpdateWithStart(deployUpdate, {
+      args: [{ outputCommit, reason }],
+      startWorkflowOperation: new WithStartWorkflowOperation(deployerWorkflow, {
+        taskQueue,
+        workflowId,
+        args: [{ deployment: pipeline.deployment, output: pipeline.output, specRevision: specRevision(deployerSpec(pipeline)) }],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        staticSummary: `deployments of ${pipeline.output.repo} to ${pipeline.deployment.namespace}/${pipeline.deployment.name}`,
+      }),
+    }),
+  );
+  return { workflowId, answer };
+}
+
+/** The part of a pipeline spec the deployer uses. */
+export function deployerSpec(pipeline: PipelineSpec): { deployment: PipelineSpec['deployment']; output: PipelineSpec['output'] } {
+  return { deployment: pipeline.deployment, output: pipeline.output };
+}
+
+/** One line for a person: what became of the request. */
+export function describeAnswer(answer: TriggerAnswer | DeployAnswer): string {
+  switch (answer.status) {
+    case 'accepted':
+      return `accepted: queued at position ${answer.position}`;
+    case 'already-queued':
+      return answer.position === 0 ? 'already queued: it is being processed now' : `already queued at position ${answer.position}`;
+    case 'already-trained':
+    case 'already-deployed':
+      return `${answer.status} by ${answer.workflowId}${answer.outcome ? ` (${answer.outcome})` : ''}`;
+    case 'rejected':
+      return `rejected: ${answer.reason}`;
+  }
 }

@@ -1,10 +1,11 @@
 // The commands of `ct` that talk to Temporal, loaded only when one of them runs (cli.ts). The workflow
-// definitions (and @temporalio/workflow with them) are loaded only by the commands that start or signal
-// workflows, so `ct status`, `list` and `cancel` start faster (bench/cli-startup.ts).
+// definitions (and @temporalio/workflow with them) and the HTTP clients are loaded only by the commands that
+// use them, so `ct status`, `list` and `cancel` start faster (bench/cli-startup.ts).
+import fs from 'node:fs';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { PipelineSpec } from '../common/pipeline';
-import { repositoryWorkflowId } from '../common/ids';
-import { findPipeline } from './pipelines-config';
+import { deploymentQueueWorkflowId, repositoryWorkflowId, trainingWorkflowId } from '../common/ids';
+import { findPipeline, loadPipelinesConfig } from './pipelines-config';
 import { connectTemporal } from './connect';
 import { NotFoundError, UsageError, need, out, type Options } from './cli-support';
 import type { StreamState } from './watcher';
@@ -23,25 +24,50 @@ export async function runTemporalCommand(command: string, rest: string[], values
     const temporal = await connectTemporal();
     try {
       const { client, config } = temporal;
+      /** A retry is for a training that failed, timed out or was cancelled: say so clearly otherwise. */
+      const checkRetryable = async (pipeline: PipelineSpec, commit: string) => {
+        const trainingId = trainingWorkflowId(pipeline.modelName, commit);
+        const last = await client.workflow.getHandle(trainingId).describe().catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no training of ${commit} to retry (${trainingId}): use ct trigger`);
+          throw err;
+        });
+        const state = last.status.name;
+        if (!['FAILED', 'TIMED_OUT', 'CANCELLED', 'TERMINATED'].includes(state)) {
+          throw new UsageError(`the last training of ${commit} (${trainingId}) is ${state}: only a failed, timed-out or cancelled training is retried`);
+        }
+      };
       switch (command) {
-        case 'trigger': {
+        case 'trigger':
+        case 'retry': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-          const { signalNewCommit } = await import('./signals');
-          const workflowId = await signalNewCommit(client, config.taskQueue, pipeline, need(values, 'commit'));
-          out(json, { workflowId }, `signalled ${workflowId} with commit ${values.commit}`);
-          return 0;
+          const commit = need(values, 'commit');
+          const retry = command === 'retry' || !!values.retry;
+          if (retry) await checkRetryable(pipeline, commit);
+          const { describeAnswer, triggerCommit } = await import('./signals');
+          const { workflowId, answer } = await triggerCommit(client, config.taskQueue, pipeline, commit, { retry });
+          out(json, { workflowId, commit, ...answer }, `${commit} → ${workflowId}: ${describeAnswer(answer)}`);
+          // A rejection fails the caller (e.g. the Pachyderm trigger pipeline's job).
+          return answer.status === 'rejected' ? 1 : 0;
         }
         case 'deploy': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-          const { signalDeploy } = await import('./signals');
-          const workflowId = await signalDeploy(client, config.taskQueue, pipeline, need(values, 'output-commit'), 'manual');
-          out(json, { workflowId }, `asked ${workflowId} to deploy ${values['output-commit']}`);
+          const { describeAnswer, requestDeploy } = await import('./signals');
+          const { workflowId, answer } = await requestDeploy(client, config.taskQueue, pipeline, need(values, 'output-commit'), 'manual');
+          out(json, { workflowId, outputCommit: values['output-commit'], ...answer }, `${values['output-commit']} → ${workflowId}: ${describeAnswer(answer)}`);
+          return answer.status === 'rejected' ? 1 : 0;
+        }
+        case 'apply': {
+          const { applyConfig } = await import('./apply-config');
+          const report = await applyConfig(client, config.taskQueue, pipelines(), { stopRemoved: true });
+          out(json, report, report.lines.join('\n') || 'nothing running to update');
           return 0;
         }
         case 'pause':
         case 'resume': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-          const workflowId = repositoryWorkflowId(pipeline.input);
+          const workflowId = values.deployment
+            ? deploymentQueueWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name)
+            : repositoryWorkflowId(pipeline.input);
           const { pauseSignal, resumeSignal } = await import('../workflows');
           await client.workflow.getHandle(workflowId).signal(command === 'pause' ? pauseSignal : resumeSignal);
           out(json, { workflowId, paused: command === 'pause' }, `${workflowId} ${command}d`);
@@ -103,11 +129,32 @@ export async function runTemporalCommand(command: string, rest: string[], values
           const list = pipelines();
           const abort = new AbortController();
           for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
-          const [{ runWatcher }, { connectPachd }, { startHealthServer, temporalUnreachable }] = await Promise.all([
+          const [{ runWatcher }, { connectPachd }, { applyConfig }, { startHealthServer, temporalUnreachable }] = await Promise.all([
             import('./watcher'),
             import('./connect-pachd'),
+            import('./apply-config'),
             import('../worker/health-server'),
           ]);
+          const log = (event: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields }));
+          // The file's specs reach the running workflows at start and whenever the file changes.
+          const apply = async (specs: PipelineSpec[]) => {
+            const report = await applyConfig(client, config.taskQueue, specs, { stopRemoved: false });
+            for (const u of report.updated) log('watch.config', { ...u });
+          };
+          await apply(list);
+          const file = need(values, 'config');
+          fs.watchFile(file, { interval: 2000 }, () => {
+            let specs: PipelineSpec[];
+            try {
+              specs = loadPipelinesConfig(file);
+            } catch (err) {
+              return log('watch.config-error', { error: (err as Error).message });
+            }
+            const added = specs.filter((p) => !list.some((q) => q.name === p.name)).map((p) => p.name);
+            if (added.length) log('watch.config-restart-needed', { added, note: 'new pipelines are followed after a watcher restart' });
+            apply(specs).catch((err: unknown) => log('watch.config-error', { error: (err as Error).message }));
+          });
+          abort.signal.addEventListener('abort', () => fs.unwatchFile(file));
           // Ready when Temporal answers and every stream is open (or waits for its repo to be created).
           const streams = new Map<string, StreamState>();
           const healthAddress = process.env.CT_HEALTH_ADDRESS;
@@ -126,7 +173,7 @@ export async function runTemporalCommand(command: string, rest: string[], values
               pipelines: list,
               pachd: connectPachd(),
               signal: abort.signal,
-              log: (event, fields) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields })),
+              log,
               onStream: (stream, state) => streams.set(stream, state),
             });
           } finally {

@@ -1,5 +1,6 @@
 // The commit watcher: follows SubscribeCommit on every pipeline's input branch (→ training) and output
-// branch (→ deployment cascade) and signals-with-start the right workflow.
+// branch (→ deployment cascade) and sends each commit to the right workflow (update-with-start); it logs
+// each answer (`watch.answer`) and counts them by status (`counts`, in every `watch.answer` line).
 //
 // SubscribeCommit replays the branch's whole history on every (re)connect and has no resume token, so
 // the cursor lives in Temporal: the last commit the target workflow accepted. Replayed commits up to
@@ -8,10 +9,12 @@ import type { Client } from '@temporalio/client';
 import type { PipelineSpec, RepoRef } from '../common/pipeline';
 import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../common/ids';
 import { repositoryStatusQuery, deployerStatusQuery } from '../workflows';
-import { signalDeploy, signalNewCommit } from './signals';
+import { describeAnswer, requestDeploy, triggerCommit } from './signals';
 import type { PachydermClient } from '../activities/pachyderm/client';
 import { repoOf } from '../activities/pachyderm/types';
 import { ErrorType } from '../common/errors';
+import type { TriggerAnswer } from '../workflows/repository';
+import type { DeployAnswer } from '../workflows/deployer';
 
 export interface WatcherOptions {
   client: Client;
@@ -35,8 +38,11 @@ interface Follow {
   repo: RepoRef;
   workflowId: string;
   cursor(): Promise<string | null>;
-  forward(commit: string): Promise<void>;
+  forward(commit: string): Promise<TriggerAnswer | DeployAnswer>;
 }
+
+/** Answers received since the watcher started, by status (accepted, already-queued, …, rejected). */
+export type AnswerCounts = Record<string, number>;
 
 /** Runs until `signal` aborts; returns once every stream is closed. */
 export async function runWatcher(opts: WatcherOptions): Promise<void> {
@@ -50,7 +56,7 @@ export async function runWatcher(opts: WatcherOptions): Promise<void> {
         repo: pipeline.input,
         workflowId: repoWf,
         cursor: () => lastAccepted(opts.client, repoWf, 'training'),
-        forward: async (commit) => void (await signalNewCommit(opts.client, opts.taskQueue, pipeline, commit)),
+        forward: async (commit) => (await triggerCommit(opts.client, opts.taskQueue, pipeline, commit)).answer,
       },
       {
         what: 'deployment',
@@ -58,11 +64,12 @@ export async function runWatcher(opts: WatcherOptions): Promise<void> {
         repo: pipeline.output,
         workflowId: deployWf,
         cursor: () => lastAccepted(opts.client, deployWf, 'deployment'),
-        forward: async (commit) => void (await signalDeploy(opts.client, opts.taskQueue, pipeline, commit, 'cascade')),
+        forward: async (commit) => (await requestDeploy(opts.client, opts.taskQueue, pipeline, commit, 'cascade')).answer,
       },
     ];
   });
-  await Promise.all(follows.map((f) => followForever(f, opts)));
+  const counts: AnswerCounts = {};
+  await Promise.all(follows.map((f) => followForever(f, opts, counts)));
 }
 
 async function lastAccepted(client: Client, workflowId: string, what: Follow['what']): Promise<string | null> {
@@ -78,7 +85,7 @@ async function lastAccepted(client: Client, workflowId: string, what: Follow['wh
   }
 }
 
-async function followForever(follow: Follow, opts: WatcherOptions): Promise<void> {
+async function followForever(follow: Follow, opts: WatcherOptions, counts: AnswerCounts): Promise<void> {
   const base = opts.retryDelayMs ?? 1000;
   let delay = base;
   const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
@@ -86,7 +93,7 @@ async function followForever(follow: Follow, opts: WatcherOptions): Promise<void
   while (!opts.signal.aborted) {
     try {
       opts.onStream?.(stream, 'connecting');
-      await followOnce(follow, opts, () => (delay = base), () => opts.onStream?.(stream, 'subscribed'));
+      await followOnce(follow, opts, counts, () => (delay = base), () => opts.onStream?.(stream, 'subscribed'));
     } catch (err) {
       if (opts.signal.aborted) break;
       // An output repo appears with a pipeline's first model: until then, check at the base pace rather than
@@ -102,7 +109,7 @@ async function followForever(follow: Follow, opts: WatcherOptions): Promise<void
   }
 }
 
-async function followOnce(follow: Follow, opts: WatcherOptions, connected: () => void, subscribed: () => void): Promise<void> {
+async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCounts, connected: () => void, subscribed: () => void): Promise<void> {
   const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
   const cursor = await follow.cursor();
   let skipping = cursor !== null && (await commitExists(opts.pachd, follow.repo, cursor, opts.signal));
@@ -113,8 +120,17 @@ async function followOnce(follow: Follow, opts: WatcherOptions, connected: () =>
       if (commit === cursor) skipping = false;
       continue;
     }
-    await follow.forward(commit);
-    opts.log('watch.signal', { what: follow.what, repo: where, commit, workflowId: follow.workflowId });
+    const answer = await follow.forward(commit);
+    counts[answer.status] = (counts[answer.status] ?? 0) + 1;
+    opts.log('watch.answer', {
+      what: follow.what,
+      repo: where,
+      commit,
+      workflowId: follow.workflowId,
+      answer: describeAnswer(answer),
+      ...answer,
+      counts: { ...counts },
+    });
   }
   throw new Error('SubscribeCommit stream ended');
 }

@@ -21,14 +21,17 @@ import type {
   DeployResult,
   WaitDeploymentReadyInput,
   ReplaceDetectorInput,
+  StopRunExperimentsInput,
 } from './types';
 
 export interface Activities {
   diffCommit(input: DiffCommitInput): Promise<DiffSummary>;
   fetchExperiment(input: FetchExperimentInput): Promise<ExperimentCode>;
+  /** Ensures the registry model exists (creates it when missing: a write) and returns its latest version. */
   lookupModel(input: LookupModelInput): Promise<ModelVersionRef | null>;
   submitExperiment(input: SubmitExperimentInput): Promise<SubmittedExperiment>;
   waitForExperiment(input: WaitForExperimentInput): Promise<ExperimentProgress>;
+  stopRunExperiments(input: StopRunExperimentsInput): Promise<{ killed: number[] }>;
   registerModelVersion(input: RegisterModelVersionInput): Promise<ModelVersionRef>;
   publishModel(input: PublishModelInput): Promise<PublishedModel>;
   readModelInfo(input: ReadModelInfoInput): Promise<ModelInfo>;

@@ -12,6 +12,8 @@ export const ErrorType = {
   InvalidCommit: 'InvalidCommit',
   /** Experiment ended in ERROR, CANCELED or DELETED. */
   ExperimentFailed: 'ExperimentFailed',
+  /** The experiment did not reach a terminal state within `training.timeout`: it was killed. */
+  TrainingTimedOut: 'TrainingTimedOut',
   /** Experiment finished without a usable checkpoint. */
   NoCheckpoint: 'NoCheckpoint',
   /** model-info.yaml missing or malformed. */

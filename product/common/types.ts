@@ -74,8 +74,20 @@ export interface SubmitExperimentInput {
   code: ExperimentCode;
   /** Continue from this version's checkpoint; train from scratch when null. */
   parent: ModelVersionRef | null;
-  /** Recorded in the experiment's labels, and the key that makes submission idempotent. */
+  /** Recorded in the experiment's labels; with `runId`, the key that makes submission idempotent. */
   workflowId: string;
+  /**
+   * The first run id of the training's execution chain (`workflowInfo().firstExecutionRunId`): the same
+   * for every attempt of one run (activity retries, worker crashes, a reset), new for a retry by hand.
+   */
+  runId: string;
+}
+
+/** Which training run's experiments to stop: the same key submitExperiment labels them with. */
+export interface StopRunExperimentsInput {
+  workflowId: string;
+  runId: string;
+  commit: string;
 }
 
 export interface SubmittedExperiment {

@@ -11,15 +11,43 @@ const retry: RetryPolicy = {
   maximumInterval: '1m',
 };
 
+// Cancellation waits for the running attempt to end (WAIT_CANCELLATION_COMPLETED) for every activity
+// that writes: a cleanup or rollback that starts while an abandoned attempt is still in flight could be
+// overtaken by it (an experiment created after the cleanup looked, a rollout applied after the rollback).
+
 /** Quick API calls: a few seconds each; keep retrying through an outage of up to 30 minutes. */
 export const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   scheduleToCloseTimeout: '30m',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry,
 });
 
 /**
- * The quick read-only calls (lookupModel, readModelInfo, getDeployedModel) as local activities: they run
+ * Quick calls that heartbeat while they block (submitExperiment's git fetch, deployModel): a dead
+ * worker is noticed within the heartbeat timeout instead of the 2-minute start-to-close timeout.
+ */
+export const quickHeartbeating = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  scheduleToCloseTimeout: '30m',
+  heartbeatTimeout: '1m',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry,
+});
+
+/**
+ * Cleanup that must happen however the run ends (stopRunExperiments): retried without limit until it
+ * succeeds, i.e. until Determined confirms every experiment of the run stopped. Called from a
+ * non-cancellable scope.
+ */
+export const cleanup = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  retry,
+});
+
+/**
+ * The quick calls lookupModel (which also creates the registry model when missing: idempotent), readModelInfo
+ * and getDeployedModel (reads) as local activities: they run
  * on the worker inside the workflow task that asks for them, so they cost no activity task and no extra
  * workflow task round trip through the server (~40 ms each on the dev server). They are idempotent: a
  * worker dying mid-call makes the workflow task time out, and the next worker runs them again. Same
@@ -39,6 +67,7 @@ export const streaming = proxyActivities<Activities>({
   startToCloseTimeout: '2h',
   scheduleToCloseTimeout: '6h',
   heartbeatTimeout: '1m',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry,
 });
 
@@ -46,17 +75,22 @@ export const streaming = proxyActivities<Activities>({
  * The long poll of a Determined experiment. It heartbeats every poll, so a worker crash is noticed
  * within the heartbeat timeout (20 s, or two poll intervals when polls are rarer) and the next attempt
  * resumes from the heartbeat details; cancellation waits for the activity to kill the experiment.
+ * `training.timeout` is NOT enforced here: the training workflow's durable timer bounds the whole wait
+ * (training.ts); an attempt merely cannot outlive it.
  */
 export function experimentWaiter(training: TrainingSettings) {
   return proxyActivities<Activities>({
-    startToCloseTimeout: durationToMs(training.timeout),
+    startToCloseTimeout: durationToMs(training.timeout) + 60_000,
     heartbeatTimeout: Math.max(20_000, 2 * durationToMs(training.pollInterval) + 5_000),
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry,
   }).waitForExperiment;
 }
 
-/** Waiting for a Seldon deployment to become Available, bounded by the pipeline's readyTimeout. */
+/**
+ * Waiting for a Seldon deployment to become Available (the rollout and its rollback), bounded by the
+ * pipeline's readyTimeout: the deployment workflow's timer enforces it; the activity also does.
+ */
 export function deploymentWaiter(deployment: DeploymentSettings) {
   return proxyActivities<Activities>({
     // The activity enforces readyTimeout itself; a minute more leaves it time to say so.

@@ -1,6 +1,8 @@
 // Deploys one output commit (its model-info.yaml) to a Seldon deployment: steps 9 to 14 of the seed.
-// Never leaves a broken deployment in place of a working one: a rollout that fails is rolled back to
-// what served before, and the run fails loudly.
+// Never leaves a broken deployment in place of a working one: a rollout that fails, does not become
+// Available within readyTimeout (a workflow timer), or is cancelled at any step after it began is
+// rolled back to what served before (the rollback's own wait bounded by readyTimeout too), and the run
+// fails loudly (or ends cancelled).
 import {
   ApplicationFailure,
   defineQuery,
@@ -8,14 +10,16 @@ import {
   upsertSearchAttributes,
   isCancellation,
   CancellationScope,
-  patched,
+  CancelledFailure,
 } from '@temporalio/workflow';
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
 import type { DeployedModel, ModelInfo } from '../common/types';
 import { ErrorType } from '../common/errors';
 import { CtCommit, CtDeploymentName, CtModelName, CtModelVersion, CtRepo } from '../common/search-attributes';
-import { quick, quickLocal, streaming, deploymentWaiter } from './activities';
-import { DEPLOYMENT_READS_LOCAL, DETECTORS_CONCURRENT } from './patches';
+import { durationToMs } from '../common/duration';
+import { quick, quickHeartbeating, quickLocal, deploymentWaiter } from './activities';
+import { cancelRequested, endCancelledWhenAsked } from './cancellation';
+import { DeadlineExpired, withDeadline } from './deadline';
 import { StepTracker, type StepRecord } from './steps';
 
 export interface DeploymentInput {
@@ -42,6 +46,10 @@ export interface DeploymentStatus {
 export const deploymentStatusQuery = defineQuery<DeploymentStatus>('status');
 
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentResult> {
+  return endCancelledWhenAsked(() => deploy(input));
+}
+
+async function deploy(input: DeploymentInput): Promise<DeploymentResult> {
   const { deployment, outputCommit } = input;
   const target = { deploymentName: deployment.name, namespace: deployment.namespace };
   const steps = new StepTracker(`deploy ${input.output.repo}@${outputCommit} to ${deployment.namespace}/${deployment.name}`);
@@ -61,21 +69,12 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       { key: CtModelName, value: m.name },
       { key: CtModelVersion, value: m.registryVersion },
     ]);
-  let modelInfo: ModelInfo;
-  let current: DeployedModel | null;
-  if (patched(DEPLOYMENT_READS_LOCAL)) {
-    // Two independent reads: both at once, as local activities, in the first workflow task.
-    [modelInfo, current] = await steps.all([
-      () => steps.run('read-model-info', () => quickLocal.readModelInfo({ repo: input.output, commit: outputCommit }), describeInfo),
-      () => steps.run('read-deployed', () => quickLocal.getDeployedModel(target), describeDeployed),
-    ] as const);
-    upsertModel(modelInfo);
-  } else {
-    // Runs started before DEPLOYMENT_READS_LOCAL: one activity after the other, as recorded.
-    modelInfo = await steps.run('read-model-info', () => quick.readModelInfo({ repo: input.output, commit: outputCommit }), describeInfo);
-    upsertModel(modelInfo);
-    current = await steps.run('read-deployed', () => quick.getDeployedModel(target), describeDeployed);
-  }
+  // Two independent reads: both at once, as local activities, in the first workflow task.
+  const [modelInfo, current] = await steps.all([
+    () => steps.run('read-model-info', () => quickLocal.readModelInfo({ repo: input.output, commit: outputCommit }), describeInfo),
+    () => steps.run('read-deployed', () => quickLocal.getDeployedModel(target), describeDeployed),
+  ] as const);
+  upsertModel(modelInfo);
   const gateReason = promotionGateRejects(deployment, modelInfo, current);
   if (gateReason) {
     result = { status: 'skipped', outputCommit, reason: gateReason };
@@ -84,25 +83,50 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   }
 
   const waitReady = deploymentWaiter(deployment);
-  const rollout = await steps.run(
-    'deploy',
-    () => quick.deployModel({ deployment, modelInfo, outputCommit }),
-    (r) => (r.changed ? `applied (${deployment.strategy})` : 'already applied'),
-  );
-  const previous = rollout.previous ?? current;
+  const readyTimeoutMs = durationToMs(deployment.readyTimeout);
+  let previous = current;
+  let failedStep: 'rollout' | 'detectors' = 'rollout';
   try {
-    await steps.run(
-      'wait-ready',
-      () => waitReady({ ...target, timeout: deployment.readyTimeout, pollInterval: '2s', afterResourceVersion: rollout.resourceVersion }),
-      () => 'Available',
+    const rollout = await steps.run(
+      'deploy',
+      () => quickHeartbeating.deployModel({ deployment, modelInfo, outputCommit }),
+      (r) => (r.changed ? `applied (${deployment.strategy})` : 'already applied'),
     );
+    previous = rollout.previous ?? current;
+    await steps.run('wait-ready', () => waitUntilReady(waitReady, target, deployment.readyTimeout, readyTimeoutMs, rollout.resourceVersion), () => 'Available');
+
+    failedStep = 'detectors';
+    const detectors = (['drift', 'outlier'] as const).flatMap((kind) => {
+      const settings = deployment[kind];
+      if (!settings) return [];
+      return [
+        () =>
+          steps.run(
+            `${kind}-detector`,
+            () => quick.replaceDetector({ kind, ...target, settings, modelInfo }),
+            (d) => `${d.name} ${d.replaced ? 'replaced' : 'created'}`,
+          ),
+      ];
+    });
+    // The two detectors are independent resources: replace them at once.
+    await steps.all(detectors);
+    // A cancel that arrived while they ran (they do not hear it) still undoes the rollout.
+    if (cancelRequested()) throw new CancelledFailure('cancelled during the detectors');
   } catch (err) {
-    if (isCancellation(err) || !previous || previous.outputCommit === outputCommit) throw err;
-    // Put back what served before, even if this run is being cancelled meanwhile.
-    const restored = await CancellationScope.nonCancellable(() => rollBack(steps, input, previous));
-    const error = rootMessage(err);
+    // A detector that cannot be replaced leaves the new model serving (it is Available); a cancel at any
+    // step, or a rollout that failed, puts back what served before.
+    const rollBackNeeded = isCancellation(err) || failedStep === 'rollout';
+    if (!rollBackNeeded || !previous || previous.outputCommit === outputCommit) {
+      steps.finish(isCancellation(err) ? 'cancelled' : 'failed');
+      throw err;
+    }
+    // Put back what served before, even though this run may be being cancelled meanwhile.
+    const restoredFrom = previous;
+    const restored = await CancellationScope.nonCancellable(() => rollBack(steps, input, restoredFrom, waitReady, readyTimeoutMs));
+    const error = isCancellation(err) ? 'cancelled' : rootMessage(err);
     result = { status: 'rolled-back', outputCommit, error, restored };
-    steps.finish('rolled-back');
+    steps.finish(isCancellation(err) ? 'cancelled, rolled back' : 'rolled-back');
+    if (isCancellation(err)) throw err;
     throw ApplicationFailure.create({
       type: ErrorType.DeploymentFailed,
       nonRetryable: true,
@@ -111,49 +135,51 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     });
   }
 
-  const detectors = (['drift', 'outlier'] as const).flatMap((kind) => {
-    const settings = deployment[kind];
-    if (!settings) return [];
-    return [
-      () =>
-        steps.run(
-          `${kind}-detector`,
-          () => quick.replaceDetector({ kind, ...target, settings, modelInfo }),
-          (d) => `${d.name} ${d.replaced ? 'replaced' : 'created'}`,
-        ),
-    ];
-  });
-  if (detectors.length && patched(DETECTORS_CONCURRENT)) {
-    // The two detectors are independent resources: replace them at once.
-    await steps.all(detectors);
-  } else {
-    // Runs started before DETECTORS_CONCURRENT: one after the other, as recorded.
-    for (const replace of detectors) await replace();
-  }
-
   result = { status: 'deployed', outputCommit, modelInfo, previous };
   steps.finish('done');
   return result;
 }
 
-async function rollBack(steps: StepTracker, input: DeploymentInput, previous: DeployedModel): Promise<DeployedModel> {
+type Waiter = ReturnType<typeof deploymentWaiter>;
+
+/** Waits until the deployment is Available, bounded by a workflow timer of readyTimeout. */
+/** Waits, within readyTimeout, for the status Seldon writes after the deploy that answered `afterResourceVersion`. */
+async function waitUntilReady(
+  waitReady: Waiter,
+  target: { deploymentName: string; namespace: string },
+  readyTimeout: string,
+  readyTimeoutMs: number,
+  afterResourceVersion: string | undefined,
+): Promise<void> {
+  try {
+    await withDeadline(readyTimeoutMs, () => waitReady({ ...target, timeout: readyTimeout, pollInterval: '2s', afterResourceVersion }));
+  } catch (err) {
+    if (!(err instanceof DeadlineExpired)) throw err;
+    throw ApplicationFailure.create({
+      type: ErrorType.DeploymentFailed,
+      nonRetryable: true,
+      message: `${target.namespace}/${target.deploymentName} did not become Available within readyTimeout ${readyTimeout}`,
+    });
+  }
+}
+
+async function rollBack(
+  steps: StepTracker,
+  input: DeploymentInput,
+  previous: DeployedModel,
+  waitReady: Waiter,
+  readyTimeoutMs: number,
+): Promise<DeployedModel> {
   const { deployment } = input;
+  const target = { deploymentName: deployment.name, namespace: deployment.namespace };
   const previousInfo = await steps.run('rollback-read-model-info', () =>
     quick.readModelInfo({ repo: input.output, commit: previous.outputCommit }),
   );
   const restored = await steps.run('rollback-deploy', () =>
-    quick.deployModel({ deployment, modelInfo: previousInfo, outputCommit: previous.outputCommit }),
+    quickHeartbeating.deployModel({ deployment, modelInfo: previousInfo, outputCommit: previous.outputCommit }),
   );
   // Waits for the rollback's own write: right after it, the status still shows the failed rollout.
-  await steps.run('rollback-wait-ready', () =>
-    streaming.waitForDeploymentReady({
-      deploymentName: deployment.name,
-      namespace: deployment.namespace,
-      timeout: deployment.readyTimeout,
-      pollInterval: '2s',
-      afterResourceVersion: restored.resourceVersion,
-    }),
-  );
+  await steps.run('rollback-wait-ready', () => waitUntilReady(waitReady, target, deployment.readyTimeout, readyTimeoutMs, restored.resourceVersion));
   return previous;
 }
 

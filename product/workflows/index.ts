@@ -1,5 +1,14 @@
 // Every workflow the worker registers. Deterministic code only (enforced by ESLint).
-export { repositoryWorkflow, newCommitSignal, pauseSignal, resumeSignal, repositoryStatusQuery } from './repository';
+export {
+  repositoryWorkflow,
+  newCommitUpdate,
+  retryCommitUpdate,
+  applyPipelineUpdate,
+  newCommitSignal,
+  pauseSignal,
+  resumeSignal,
+  repositoryStatusQuery,
+} from './repository';
 export { trainingWorkflow, trainingStatusQuery } from './training';
-export { deployerWorkflow, deployRequestSignal, deployerStatusQuery } from './deployer';
+export { deployerWorkflow, deployUpdate, applyDeploymentUpdate, deployRequestSignal, deployerStatusQuery } from './deployer';
 export { deploymentWorkflow, deploymentStatusQuery } from './deployment';

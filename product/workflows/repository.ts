@@ -1,24 +1,46 @@
-// One long-lived workflow per watched input repository and branch. New-commit signals (from the
-// watcher or Pachyderm's own trigger, via signal-with-start) queue commits; one training runs at a
-// time; commits that arrive meanwhile are coalesced into the next training by default.
+// One long-lived workflow per watched input repository and branch. New commits arrive as Updates (from
+// `ct trigger`, the watcher or Pachyderm's own trigger, via update-with-start) and get an answer; the
+// older signal still works for callers that send it. One training runs at a time; commits that arrive
+// meanwhile are coalesced into the next training by default.
+//
+// Control: a training that is cancelled, times out or fails is recorded and the next commit goes on;
+// cancelling this workflow stops the pipeline (its running training is cancelled with it, and its
+// experiment killed). Trainings are children with ParentClosePolicy.REQUEST_CANCEL, so terminating or
+// resetting this workflow cancels them too. Configuration reaches it by the `applyPipeline` Update,
+// applied between trainings (a running training keeps the spec it started with).
 import {
+  CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
+  defineUpdate,
   executeChild,
-  isCancellation,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   allHandlersFinished,
+  ParentClosePolicy,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { PipelineSpec } from '../common/pipeline';
 import { trainingWorkflowId } from '../common/ids';
 import { CtModelName, CtPipeline, CtRepo } from '../common/search-attributes';
-import { accept, describeRootCause, emptyQueue, isCommitId, record, takeBatch, type CommitQueueState } from './commit-queue';
+import {
+  accept,
+  describeChildFailure,
+  emptyQueue,
+  isCommitId,
+  ranIn,
+  record,
+  takeBatch,
+  whereIs,
+  type CommitQueueState,
+  type QueueAnswer,
+} from './commit-queue';
 import { trainingWorkflow, type TrainingResult } from './training';
+import { checkSpecChange, type SpecChange, type SpecChangeAnswer } from './spec-change';
 
 export interface NewCommit {
   commit: string;
@@ -26,6 +48,8 @@ export interface NewCommit {
 
 export interface RepositoryInput {
   pipeline: PipelineSpec;
+  /** The revision of `pipeline` (client/pipelines-config `specRevision`); each training records it. */
+  specRevision?: string;
   /** Carried across continue-as-new. */
   state?: CommitQueueState;
   /** Continue-as-new past this many history events (default 5000); tests lower it. */
@@ -34,8 +58,18 @@ export interface RepositoryInput {
 
 export interface RepositoryStatus extends CommitQueueState {
   running: { commit: string; covered: number; workflowId: string } | null;
+  specRevision: string | null;
 }
 
+export type TriggerAnswer = QueueAnswer<'already-trained'>;
+
+/** A new commit to train: answers accepted / already-queued / already-trained / rejected. */
+export const newCommitUpdate = defineUpdate<TriggerAnswer, [NewCommit]>('triggerCommit');
+/** Train a commit again whose last training failed, timed out or was cancelled (`ct retry`). */
+export const retryCommitUpdate = defineUpdate<TriggerAnswer, [NewCommit]>('retryCommit');
+/** A changed pipeline spec, applied from the next training on. */
+export const applyPipelineUpdate = defineUpdate<SpecChangeAnswer, [SpecChange<PipelineSpec>]>('applyPipeline');
+/** The older, unanswered way to send a commit; running workflows and old callers still use it. */
 export const newCommitSignal = defineSignal<[NewCommit]>('newCommit');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
@@ -45,21 +79,57 @@ export const repositoryStatusQuery = defineQuery<RepositoryStatus>('status');
 const MAX_HISTORY_EVENTS = 5000;
 
 export async function repositoryWorkflow(input: RepositoryInput): Promise<never> {
-  const { pipeline } = input;
+  let pipeline = input.pipeline;
+  let specRevision = input.specRevision ?? null;
   const state = input.state ?? emptyQueue();
   let running: RepositoryStatus['running'] = null;
+  let runningBatch: string[] = [];
+  const coalesce = () => pipeline.training.mode === 'coalesce';
 
+  const validateCommit = ({ commit }: NewCommit) => {
+    if (!isCommitId(commit)) throw new Error(`"${String(commit)}" is not a commit id (1 to 128 letters, digits, _ or -)`);
+  };
+  setHandler(newCommitUpdate, ({ commit }) => accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }), {
+    validator: validateCommit,
+  });
+  setHandler(
+    retryCommitUpdate,
+    ({ commit }): TriggerAnswer => {
+      const where = whereIs(state, commit, runningBatch, 'already-trained');
+      if (where?.status === 'already-queued') return where;
+      if (where?.status === 'already-trained' && (where.outcome === 'completed' || where.outcome === 'skipped')) {
+        return { status: 'rejected', reason: `its training ${where.workflowId} ${where.outcome}: nothing to retry` };
+      }
+      // Queued again even though it was accepted before; the child's id reuse policy still refuses
+      // to re-run a training that completed (recorded as `duplicate`).
+      state.accepted = state.accepted.filter((c) => c !== commit);
+      return accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
+    },
+    { validator: validateCommit },
+  );
+  setHandler(
+    applyPipelineUpdate,
+    (change) => {
+      const previous = specRevision;
+      pipeline = change.spec;
+      specRevision = change.revision;
+      upsertMemo({ specRevision });
+      return { revision: change.revision, previous, appliesFrom: running ? 'the training after the running one' : 'the next training' };
+    },
+    { validator: (change) => checkSpecChange(change, inputKey(pipeline), inputKey) },
+  );
   setHandler(newCommitSignal, ({ commit }) => {
-    if (isCommitId(commit)) accept(state, commit);
+    if (isCommitId(commit)) accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
   });
   setHandler(pauseSignal, () => void (state.paused = true));
   setHandler(resumeSignal, () => void (state.paused = false));
-  setHandler(repositoryStatusQuery, () => ({ ...state, running }));
+  setHandler(repositoryStatusQuery, () => ({ ...state, running, specRevision }));
   upsertSearchAttributes([
     { key: CtPipeline, value: pipeline.name },
     { key: CtRepo, value: pipeline.input.repo },
     { key: CtModelName, value: pipeline.modelName },
   ]);
+  if (specRevision) upsertMemo({ specRevision });
 
   const maxHistoryEvents = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   const historyIsLarge = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
@@ -67,21 +137,25 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   for (;;) {
     await condition(() => (!state.paused && state.pending.length > 0) || historyIsLarge());
     if (historyIsLarge()) {
-      // Let signal handlers finish so no commit is lost in the hand-over, then start afresh.
+      // Let handlers finish so no commit is lost in the hand-over, then start afresh.
       await condition(allHandlersFinished);
-      return continueAsNew<typeof repositoryWorkflow>({ pipeline, state, maxHistoryEvents: input.maxHistoryEvents });
+      return continueAsNew<typeof repositoryWorkflow>({ pipeline, specRevision: specRevision ?? undefined, state, maxHistoryEvents: input.maxHistoryEvents });
     }
 
-    const batch = takeBatch(state, pipeline.training.mode === 'coalesce');
+    const batch = takeBatch(state, coalesce());
     const commit = batch[batch.length - 1];
     const workflowId = trainingWorkflowId(pipeline.modelName, commit);
+    ranIn(state, batch, workflowId);
     running = { commit, covered: batch.length, workflowId };
+    runningBatch = batch;
     try {
       const result: TrainingResult = await executeChild(trainingWorkflow, {
         workflowId,
-        args: [{ pipeline, commit, coveredCommits: batch.length }],
-        // A commit trained once is never trained again; a failed training may be retried by hand.
+        args: [{ pipeline, commit, coveredCommits: batch.length, ...(specRevision ? { specRevision } : {}) }],
+        // A commit trained once is never trained again; a failed one may be retried (`ct retry`).
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        // Terminating or resetting this workflow must not leave a training (and its experiment) running.
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       });
       record(state, {
         commit,
@@ -94,17 +168,18 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
             : result.reason,
       });
     } catch (err) {
-      if (isCancellation(err)) throw err;
-      record(state, { commit, covered: batch.length, workflowId, ...describeFailure(err) });
+      // This workflow itself is being cancelled: that stops the pipeline. A cancelled or failed
+      // training is recorded, and the next commit goes on.
+      if (CancellationScope.current().consideredCancelled) throw err;
+      record(state, { commit, covered: batch.length, workflowId, ...describeChildFailure(err, 'a training of this commit already exists') });
     } finally {
       running = null;
+      runningBatch = [];
     }
   }
 }
 
-function describeFailure(err: unknown): { outcome: 'failed' | 'duplicate'; detail: string } {
-  if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') {
-    return { outcome: 'duplicate', detail: 'a training of this commit already exists' };
-  }
-  return { outcome: 'failed', detail: describeRootCause(err) };
+/** What this workflow is keyed on (its id derives from it): a spec change must keep it. */
+function inputKey(p: PipelineSpec): string {
+  return `${p.input.project}/${p.input.repo}@${p.input.branch}`;
 }

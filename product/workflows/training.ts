@@ -1,10 +1,16 @@
 // Trains one model on one input commit: diff → experiment code → registry → experiment → wait →
 // register → publish. Steps 2 to 8 of the seed; the published output commit cascades into deployment.
+//
+// Time and control: `training.timeout` is a durable timer from submission to a terminal experiment
+// state, whatever the activity attempts and state changes. Once an experiment may exist, every early
+// end (cancel at any step, the timeout, a failure, the parent closing: children get REQUEST_CANCEL)
+// runs a cleanup in a non-cancellable scope that finds the run's experiment by its label and kills it.
 import {
   ApplicationFailure,
+  CancellationScope,
   defineQuery,
-  patched,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -12,8 +18,10 @@ import type { PipelineSpec } from '../common/pipeline';
 import type { DiffSummary, ExperimentProgress, ExperimentState, ModelVersionRef } from '../common/types';
 import { ErrorType } from '../common/errors';
 import { CtCommit, CtExperimentId, CtModelName, CtModelVersion, CtPipeline, CtRepo } from '../common/search-attributes';
-import { quick, quickLocal, streaming, experimentWaiter } from './activities';
-import { LOOKUP_MODEL_LOCAL } from './patches';
+import { durationToMs } from '../common/duration';
+import { cleanup, quick, quickHeartbeating, quickLocal, streaming, experimentWaiter } from './activities';
+import { endCancelledWhenAsked } from './cancellation';
+import { DeadlineExpired, withDeadline } from './deadline';
 import { StepTracker, type StepRecord } from './steps';
 
 export interface TrainingInput {
@@ -21,6 +29,8 @@ export interface TrainingInput {
   commit: string;
   /** How many commits this training covers (more than one when commits were coalesced). */
   coveredCommits?: number;
+  /** The revision of the pipeline spec (pipelines-config `specRevision`), recorded in the memo. */
+  specRevision?: string;
 }
 
 export type TrainingResult =
@@ -48,6 +58,10 @@ export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
 const TERMINAL: ExperimentState[] = ['COMPLETED', 'CANCELED', 'ERROR', 'DELETED'];
 
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
+  return endCancelledWhenAsked(() => train(input));
+}
+
+async function train(input: TrainingInput): Promise<TrainingResult> {
   const { pipeline, commit } = input;
   const steps = new StepTracker(`train ${pipeline.modelName} on ${pipeline.input.repo}@${commit}`);
   let experiment: ExperimentProgress | null = null;
@@ -59,6 +73,7 @@ export async function trainingWorkflow(input: TrainingInput): Promise<TrainingRe
     { key: CtCommit, value: commit },
     { key: CtModelName, value: pipeline.modelName },
   ]);
+  if (input.specRevision) upsertMemo({ specRevision: input.specRevision });
 
   const skip = (reason: string, diff: DiffSummary | null): TrainingResult => {
     result = { status: 'skipped', commit, reason, diff };
@@ -71,8 +86,7 @@ export async function trainingWorkflow(input: TrainingInput): Promise<TrainingRe
   const lookup = { modelName: pipeline.modelName, pipelineName: pipeline.name, inputRepo: pipeline.input };
   const latest = await steps.run(
     'lookup-model',
-    // A local activity since LOOKUP_MODEL_LOCAL; runs started before replay the activity they recorded.
-    () => (patched(LOOKUP_MODEL_LOCAL) ? quickLocal.lookupModel(lookup) : quick.lookupModel(lookup)),
+    () => quickLocal.lookupModel(lookup),
     (v) => (v ? `latest version ${v.version} trained on ${v.trainedOnCommit ?? 'unknown commit'}` : 'no version yet'),
   );
   if (latest?.trainedOnCommit === commit) {
@@ -94,41 +108,65 @@ export async function trainingWorkflow(input: TrainingInput): Promise<TrainingRe
     (c) => `${c.experimentName} at ${c.sha.slice(0, 12)} (${c.files} files)`,
   );
 
-  const submitted = await steps.run(
-    'submit-experiment',
-    () =>
-      quick.submitExperiment({
-        pipelineName: pipeline.name,
-        inputRepo: pipeline.input,
-        commit,
-        baseCommit: diff.baseCommit,
-        code,
-        parent: latest,
-        workflowId: workflowInfo().workflowId,
-      }),
-    (s) => `experiment ${s.experimentId}${latest ? ` continuing from checkpoint ${latest.checkpointUuid}` : ' from scratch'}`,
-  );
-  upsertSearchAttributes([{ key: CtExperimentId, value: submitted.experimentId }]);
+  // From here on an experiment may exist: whatever ends the run early, none is left running.
+  const run = { workflowId: workflowInfo().workflowId, runId: workflowInfo().firstExecutionRunId, commit };
+  const timeoutMs = durationToMs(pipeline.training.timeout);
+  let experimentId: number | null = null;
+  let final: ExperimentProgress;
+  try {
+    final = await withDeadline(timeoutMs, async () => {
+      const submitted = await steps.run(
+        'submit-experiment',
+        () =>
+          quickHeartbeating.submitExperiment({
+            pipelineName: pipeline.name,
+            inputRepo: pipeline.input,
+            baseCommit: diff.baseCommit,
+            code,
+            parent: latest,
+            ...run,
+          }),
+        (s) => `experiment ${s.experimentId}${latest ? ` continuing from checkpoint ${latest.checkpointUuid}` : ' from scratch'}`,
+      );
+      experimentId = submitted.experimentId;
+      upsertSearchAttributes([{ key: CtExperimentId, value: submitted.experimentId }]);
 
-  const waitForExperiment = experimentWaiter(pipeline.training);
-  const final = await steps.run(
-    'wait-experiment',
-    async () => {
-      // One activity call per state change: the status query shows QUEUED → … → RUNNING → COMPLETED
-      // while the history stays a handful of events however long the training runs.
-      let state: ExperimentState = 'UNSPECIFIED';
-      for (;;) {
-        experiment = await waitForExperiment({
-          experimentId: submitted.experimentId,
-          pollInterval: pipeline.training.pollInterval,
-          returnWhenStateChangesFrom: state,
-        });
-        state = experiment.state;
-        if (TERMINAL.includes(state)) return experiment;
-      }
-    },
-    (e) => `experiment ${e.experimentId} ${e.state}`,
-  );
+      const waitForExperiment = experimentWaiter(pipeline.training);
+      return steps.run(
+        'wait-experiment',
+        async () => {
+          // One activity call per state change: the status query shows QUEUED → … → RUNNING → COMPLETED
+          // while the history stays a handful of events however long the training runs.
+          let state: ExperimentState = 'UNSPECIFIED';
+          for (;;) {
+            experiment = await waitForExperiment({
+              experimentId: submitted.experimentId,
+              pollInterval: pipeline.training.pollInterval,
+              returnWhenStateChangesFrom: state,
+            });
+            state = experiment.state;
+            if (TERMINAL.includes(state)) return experiment;
+          }
+        },
+        (e) => `experiment ${e.experimentId} ${e.state}`,
+      );
+    });
+  } catch (err) {
+    await CancellationScope.nonCancellable(() =>
+      steps.run('stop-experiment', () => cleanup.stopRunExperiments(run), (r) => (r.killed.length ? `killed experiment ${r.killed.join(', ')}` : 'none running')),
+    );
+    steps.finish(err instanceof DeadlineExpired ? 'timed out' : 'failed');
+    if (err instanceof DeadlineExpired) {
+      const which = experimentId !== null ? `experiment ${experimentId}` : 'the experiment (not yet submitted)';
+      throw ApplicationFailure.create({
+        type: ErrorType.TrainingTimedOut,
+        nonRetryable: true,
+        message: `${which} did not finish within training.timeout ${pipeline.training.timeout}: killed; nothing registered or published`,
+        details: [{ experimentId, timeout: pipeline.training.timeout }],
+      });
+    }
+    throw err;
+  }
   if (final.state !== 'COMPLETED') {
     steps.finish('failed');
     throw ApplicationFailure.create({
@@ -146,7 +184,7 @@ export async function trainingWorkflow(input: TrainingInput): Promise<TrainingRe
         modelName: pipeline.modelName,
         pipelineName: pipeline.name,
         inputRepo: pipeline.input,
-        experimentId: submitted.experimentId,
+        experimentId: final.experimentId,
         commit,
         baseCommit: diff.baseCommit,
         workflowId: workflowInfo().workflowId,
@@ -174,7 +212,7 @@ export async function trainingWorkflow(input: TrainingInput): Promise<TrainingRe
     commit,
     baseCommit: diff.baseCommit,
     diff,
-    experimentId: submitted.experimentId,
+    experimentId: final.experimentId,
     modelVersion: version,
     outputCommit: published.outputCommit,
   };

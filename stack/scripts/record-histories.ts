@@ -1,5 +1,6 @@
 // Records workflow histories from real runs on the Temporal dev server, for the replay tests
-// (test/replay). Run it when adding a workflow or after a deliberate, patched() change:
+// (test/replay; product/test/replay/paths.test.ts checks the long-lived workflows' paths are all in
+// them). Run it when adding a workflow or after a deliberate, patched() change:
 //   npx tsx scripts/record-histories.ts [--tag <name>]
 // With --tag, each history is written as `<scenario>.<name>.json` beside the earlier ones, which stay:
 // histories recorded before a patched() change are what proves running executions still replay, so they
@@ -14,7 +15,11 @@ import { Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createLocalEnv } from 'continuous-training/test/helpers/temporal';
-import { createFakeActivities, createFakeWorld } from 'continuous-training/test/helpers/fake-activities';
+import { createFakeActivities, createFakeWorld, type FakeWorld } from 'continuous-training/test/helpers/fake-activities';
+import type { PipelineSpec } from 'continuous-training/common/pipeline';
+import { trainingWorkflowId } from 'continuous-training/common/ids';
+import { requestDeploy, specRevision, triggerCommit } from 'continuous-training/client/signals';
+import type { RepositoryStatus } from 'continuous-training/workflows/repository';
 import { testPipeline } from 'continuous-training/test/helpers/pipeline';
 import { startLocalStack } from '../local-stack';
 import { demoPipeline } from '../demo-pipeline';
@@ -27,13 +32,19 @@ import {
   deploymentWorkflow,
   repositoryWorkflow,
   newCommitSignal,
+  newCommitUpdate,
+  applyPipelineUpdate,
+  applyDeploymentUpdate,
+  pauseSignal,
+  resumeSignal,
   repositoryStatusQuery,
   deployerWorkflow,
   deployRequestSignal,
   deployerStatusQuery,
 } from 'continuous-training/workflows';
 
-const outDir = path.join(__dirname, '..', 'test', 'histories');
+// The replay tests are the product's: the histories live beside them.
+const outDir = path.join(__dirname, '..', '..', 'product', 'test', 'histories');
 
 function tagArg(argv: string[]): string | null {
   const i = argv.indexOf('--tag');
@@ -44,8 +55,8 @@ function tagArg(argv: string[]): string | null {
 }
 const tag = tagArg(process.argv.slice(2));
 
-async function save(client: Client, workflowId: string, file: string): Promise<void> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+async function save(client: Client, workflowId: string, file: string, runId?: string): Promise<void> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   // The canonical proto JSON, as `temporal workflow show --output json` writes it, plus the real
   // workflow id: the replayer needs it (child workflow ids derive from it).
   const json = JSON.parse(historyToJSON(history)) as Record<string, unknown>;
@@ -62,9 +73,10 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 
 async function recordWithFakeActivities(client: Client, worker: (tq: string, activities: object) => Promise<Worker>): Promise<void> {
   const world = createFakeWorld();
-  const pipeline = testPipeline();
+  const pipeline = testPipeline({ training: { mode: 'coalesce', pollInterval: '1s', timeout: '1h' } });
   const taskQueue = 'record-fake';
   const w = await worker(taskQueue, createFakeActivities(world));
+  const trainings = () => world.experiments.length;
   await w.runUntil(async () => {
     const train = (id: string, commit: string) =>
       client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: id, args: [{ pipeline, commit }] }).catch(() => undefined);
@@ -82,23 +94,120 @@ async function recordWithFakeActivities(client: Client, worker: (tq: string, act
     world.failingCommits.add('c4');
     await train('training-experiment-error', 'c4');
     await save(client, 'training-experiment-error', 'training-experiment-error.json');
+    // A training cancelled during its wait: the cleanup kills its experiment.
+    world.holdExperiments = true;
+    const cancelled = await client.workflow.start(trainingWorkflow, { taskQueue, workflowId: 'training-cancelled', args: [{ pipeline, commit: 'c4b' }] });
+    await until(async () => world.calls.filter((c) => c === `waitForExperiment:${trainings()}`).length >= 2);
+    await cancelled.cancel();
+    await cancelled.result().catch(() => undefined);
+    world.holdExperiments = false;
+    await save(client, 'training-cancelled', 'training-cancelled.json');
+    // A training past its deadline (a short one: the test server does not skip time under a running activity).
+    world.holdExperiments = true;
+    await client.workflow
+      .execute(trainingWorkflow, { taskQueue, workflowId: 'training-timed-out', args: [{ pipeline: { ...pipeline, training: { ...pipeline.training, timeout: '2s' } }, commit: 'c4c' }] })
+      .catch(() => undefined);
+    world.holdExperiments = false;
+    await save(client, 'training-timed-out', 'training-timed-out.json');
     await deploy('deployment-deployed', 'out1');
     await save(client, 'deployment-deployed', 'deployment-deployed.json');
     world.failingVersions.add(2);
     await deploy('deployment-rolled-back', 'out2');
     await save(client, 'deployment-rolled-back', 'deployment-rolled-back.json');
-    const repo = await client.workflow.signalWithStart(repositoryWorkflow, {
-      taskQueue,
-      workflowId: 'repository',
-      args: [{ pipeline }],
-      signal: newCommitSignal,
-      signalArgs: [{ commit: 'c5' }],
-    });
-    await repo.signal(newCommitSignal, { commit: 'c6' });
-    await until(async () => (await repo.query(repositoryStatusQuery)).processed >= 2);
-    await repo.terminate('recorded');
-    await save(client, 'repository', 'repository.json');
+    world.failingVersions.delete(2);
+
+    await recordRepository(client, taskQueue, world, pipeline);
+    await recordRepositoryContinuedAsNew(client, taskQueue, pipeline);
+    await recordDeployer(client, taskQueue, world, pipeline);
   });
+}
+
+/**
+ * One repository workflow through every path of its life: two or more trainings, commits coalesced
+ * into one, a failed training, pause and resume, a training cancelled (recorded, the pipeline goes on),
+ * an Update rejected by the handler (a retry of a completed training), a configuration change, and at
+ * last the pipeline itself cancelled. Signals are used for some commits: running workflows still get them.
+ */
+async function recordRepository(client: Client, taskQueue: string, world: FakeWorld, base: PipelineSpec): Promise<void> {
+  const pipeline = { ...base, input: { ...base.input, repo: 'recorded-repository' } };
+  const status = (h: { query: (q: typeof repositoryStatusQuery) => Promise<RepositoryStatus> }) => h.query(repositoryStatusQuery);
+  const experimentsBefore = world.experiments.length;
+  world.holdExperiments = true;
+  const { workflowId } = await triggerCommit(client, taskQueue, pipeline, 'r1');
+  const repo = client.workflow.getHandle(workflowId);
+  await until(async () => world.experiments.length === experimentsBefore + 1);
+  // Coalesced: three commits while r1 trains, one by signal.
+  await triggerCommit(client, taskQueue, pipeline, 'r2');
+  await repo.signal(newCommitSignal, { commit: 'r3' });
+  await triggerCommit(client, taskQueue, pipeline, 'r4');
+  world.holdExperiments = false;
+  await until(async () => (await status(repo)).processed === 4);
+  // A failed training, and the next commit goes on.
+  world.failingCommits.add('r5');
+  await triggerCommit(client, taskQueue, pipeline, 'r5');
+  await until(async () => (await status(repo)).processed === 5);
+  // Paused: r6 waits; resumed: it trains.
+  await repo.signal(pauseSignal);
+  await triggerCommit(client, taskQueue, pipeline, 'r6');
+  await repo.signal(resumeSignal);
+  await until(async () => (await status(repo)).processed === 6);
+  // A training cancelled by hand: recorded as cancelled, the workflow goes on.
+  world.holdExperiments = true;
+  await triggerCommit(client, taskQueue, pipeline, 'r7');
+  await until(async () => (await status(repo)).running?.commit === 'r7' && world.experiments.some((e) => e.commit === 'r7'));
+  await client.workflow.getHandle(trainingWorkflowId(pipeline.modelName, 'r7')).cancel();
+  await until(async () => (await status(repo)).processed === 7);
+  world.holdExperiments = false;
+  // Rejected: a retry of a completed training (answered by the handler, so it is in the history).
+  const rejected = await triggerCommit(client, taskQueue, pipeline, 'r6', { retry: true });
+  if (rejected.answer.status !== 'rejected') throw new Error(`expected a rejection, got ${JSON.stringify(rejected.answer)}`);
+  // A configuration change, then a commit trained with it.
+  const changed = { ...pipeline, training: { ...pipeline.training, pollInterval: '2s' } };
+  await repo.executeUpdate(applyPipelineUpdate, { args: [{ spec: changed, revision: specRevision(changed) }] });
+  await triggerCommit(client, taskQueue, pipeline, 'r8');
+  await until(async () => (await status(repo)).processed === 8);
+  // Stopping the pipeline: the repository workflow itself cancelled.
+  await repo.cancel();
+  await until(async () => (await repo.describe()).status.name === 'CANCELLED');
+  await save(client, workflowId, 'repository.json');
+}
+
+/** A repository workflow that continues as new (a low event limit): the first run's history. */
+async function recordRepositoryContinuedAsNew(client: Client, taskQueue: string, base: PipelineSpec): Promise<void> {
+  const pipeline = { ...base, input: { ...base.input, repo: 'recorded-repository-can' }, training: { ...base.training, mode: 'per-commit' as const } };
+  const workflowId = 'repository-continued-as-new';
+  const first = await client.workflow.start(repositoryWorkflow, { taskQueue, workflowId, args: [{ pipeline, maxHistoryEvents: 40 }] });
+  for (let i = 0; i < 6; i++) {
+    await client.workflow.getHandle(workflowId).executeUpdate(newCommitUpdate, { args: [{ commit: `n${i}` }] });
+    await until(async () => (await client.workflow.getHandle(workflowId).query(repositoryStatusQuery)).processed === i + 1);
+  }
+  await client.workflow.getHandle(workflowId).terminate('recorded');
+  await save(client, workflowId, 'repository-continued-as-new.json', first.firstExecutionRunId);
+}
+
+/** A deployer: a rollout, a rollout cancelled (rolled back, recorded), pause and resume, a configuration change. */
+async function recordDeployer(client: Client, taskQueue: string, world: FakeWorld, pipeline: PipelineSpec): Promise<void> {
+  const out = world.outputCommits.map((c) => c.id);
+  const { workflowId } = await requestDeploy(client, taskQueue, pipeline, out[0], 'cascade');
+  const deployer = client.workflow.getHandle(workflowId);
+  const processed = async () => (await deployer.query(deployerStatusQuery)).processed;
+  await until(async () => (await processed()) === 1);
+  world.holdReady = true;
+  const waits = () => world.calls.filter((c) => c.startsWith('waitForDeploymentReady')).length;
+  const waitsBefore = waits();
+  await deployer.signal(deployRequestSignal, { outputCommit: out[1], reason: 'cascade' });
+  await until(async () => waits() > waitsBefore && (await deployer.query(deployerStatusQuery)).running !== null);
+  await deployer.signal(pauseSignal);
+  await client.workflow.getHandle((await deployer.query(deployerStatusQuery)).running!.workflowId).cancel();
+  world.holdReady = false;
+  await until(async () => (await processed()) === 2);
+  await requestDeploy(client, taskQueue, pipeline, out[out.length - 1], 'manual');
+  const spec = { deployment: { ...pipeline.deployment, replicas: 2 }, output: pipeline.output };
+  await deployer.executeUpdate(applyDeploymentUpdate, { args: [{ spec, revision: specRevision(spec) }] });
+  await deployer.signal(resumeSignal);
+  await until(async () => (await processed()) === 3);
+  await deployer.terminate('recorded');
+  await save(client, workflowId, 'deployer.json');
 }
 
 async function recordWithRealActivities(client: Client, connection: import('@temporalio/worker').NativeConnection): Promise<void> {

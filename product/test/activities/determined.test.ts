@@ -47,6 +47,7 @@ function submitInput(overrides: Partial<SubmitExperimentInput> = {}): SubmitExpe
     code,
     parent: null,
     workflowId: 'ct-train-test-1',
+    runId: 'run-1',
     ...overrides,
   };
 }

@@ -69,7 +69,7 @@ describe('against a dev server', () => {
     await env?.teardown();
   });
 
-  test('trigger, status, list, cancel', async () => {
+  test('trigger (with its answer), status, list, cancel, retry', async () => {
     const address = env.address;
     const world = createFakeWorld();
     world.holdExperiments = true;
@@ -84,7 +84,12 @@ describe('against a dev server', () => {
       const trigger = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', 'abc123', '--json'], { TEMPORAL_ADDRESS: address });
       expect(trigger.code).toBe(0);
       const repoId = repositoryWorkflowId({ project: 'default', repo: 'shapes', branch: 'master' });
-      expect(JSON.parse(trigger.stdout)).toEqual({ workflowId: repoId });
+      expect(JSON.parse(trigger.stdout)).toEqual({ workflowId: repoId, commit: 'abc123', status: 'accepted', position: 1 });
+      const again = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', 'abc123'], { TEMPORAL_ADDRESS: address });
+      expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/^abc123 → ct-repo-.*: already queued/) });
+      const bad = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', 'not/a-commit', '--json'], { TEMPORAL_ADDRESS: address });
+      expect(bad.code).toBe(1);
+      expect(JSON.parse(bad.stdout)).toMatchObject({ status: 'rejected', reason: expect.stringContaining('is not a commit id') });
 
       const trainingId = trainingWorkflowId('shapes', 'abc123');
       let status: { state: string; status: { step: string | null; experiment: unknown } } | undefined;
@@ -113,6 +118,19 @@ describe('against a dev server', () => {
       const result = await env.client.workflow.getHandle(trainingId).result().then(() => 'completed', (e: Error) => e.message);
       expect(result).toMatch(/cancel/i);
       expect(world.killed).toEqual([1]);
+
+      // The cancelled training is retried by hand, with a new experiment; a running or completed one is not.
+      world.holdExperiments = false;
+      const retry = await ct(['retry', '--config', config, '--pipeline', 'shapes', '--commit', 'abc123', '--json'], { TEMPORAL_ADDRESS: address });
+      expect(retry.code).toBe(0);
+      expect(JSON.parse(retry.stdout)).toMatchObject({ status: 'accepted' });
+      await env.client.workflow.getHandle(trainingId).result();
+      expect(world.experiments.map((e) => [e.id, e.state])).toEqual([
+        [1, 'CANCELED'],
+        [2, 'COMPLETED'],
+      ]);
+      const refused = await ct(['retry', '--config', config, '--pipeline', 'shapes', '--commit', 'abc123'], { TEMPORAL_ADDRESS: address });
+      expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/is COMPLETED: only a failed, timed-out or cancelled training is retried$/) });
       await env.client.workflow.getHandle(repoId).terminate('test done');
     });
   });

@@ -11,7 +11,8 @@ export interface FakeWorld {
   /** Every activity call, in order, as `name:detail`. */
   calls: string[];
   versions: ModelVersionRef[];
-  experiments: { id: number; commit: string; parent: string | null; state: ExperimentState }[];
+  /** `run` is the training run's key (workflow id / first run id), like the real run label. */
+  experiments: { id: number; commit: string; parent: string | null; state: ExperimentState; run: string }[];
   outputCommits: { id: string; info: ModelInfo }[];
   deployed: DeployedModel | null;
   detectors: string[];
@@ -23,6 +24,16 @@ export interface FakeWorld {
   failingVersions: Set<number>;
   /** While true, experiments stay RUNNING. */
   holdExperiments: boolean;
+  /** While true, submitExperiment blocks after creating the experiment (a cancel lands during submit). */
+  holdSubmit: boolean;
+  /** While true, publishModel blocks (a cancel lands during publish). */
+  holdPublish: boolean;
+  /** While true, waitForDeploymentReady blocks (the deployment never becomes Available). */
+  holdReady: boolean;
+  /** While true, replaceDetector blocks. */
+  holdDetectors: boolean;
+  /** While true, waitForExperiment fails with a retryable error (the workflow retries with backoff). */
+  waitUnavailable: boolean;
   /** Highest number of experiments RUNNING at once. */
   maxConcurrentExperiments: number;
   killed: number[];
@@ -40,12 +51,25 @@ export function createFakeWorld(): FakeWorld {
     failingCommits: new Set(),
     failingVersions: new Set(),
     holdExperiments: false,
+    holdSubmit: false,
+    holdPublish: false,
+    holdReady: false,
+    holdDetectors: false,
+    waitUnavailable: false,
     maxConcurrentExperiments: 0,
     killed: [],
   };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Heartbeats until `held()` turns false; throws the cancellation when the activity is cancelled. */
+async function holdWhile(held: () => boolean, details: unknown): Promise<void> {
+  while (held()) {
+    Context.current().heartbeat(details);
+    await Context.current().sleep(50);
+  }
+}
 
 export function createFakeActivities(world: FakeWorld): Activities {
   const running = () => world.experiments.filter((e) => e.state === 'RUNNING').length;
@@ -72,25 +96,37 @@ export function createFakeActivities(world: FakeWorld): Activities {
       world.calls.push(`lookupModel:${modelName}`);
       return world.versions[world.versions.length - 1] ?? null;
     },
-    async submitExperiment({ commit, parent }) {
+    async submitExperiment({ commit, parent, workflowId, runId }) {
       world.calls.push(`submitExperiment:${commit}:${parent ? parent.checkpointUuid : 'scratch'}`);
+      const run = `${workflowId}/${runId}`;
+      // Idempotent per training run, like the real label.
+      const found = world.experiments.find((e) => e.run === run);
+      if (found) return { experimentId: found.id, created: false };
       const id = world.experiments.length + 1;
-      world.experiments.push({ id, commit, parent: parent?.checkpointUuid ?? null, state: 'RUNNING' });
+      world.experiments.push({ id, commit, parent: parent?.checkpointUuid ?? null, state: 'RUNNING', run });
       world.maxConcurrentExperiments = Math.max(world.maxConcurrentExperiments, running());
+      await holdWhile(() => world.holdSubmit, { experimentId: id });
       return { experimentId: id, created: true };
+    },
+    async stopRunExperiments({ workflowId, runId }) {
+      world.calls.push('stopRunExperiments');
+      const killed = world.experiments.filter((e) => e.run === `${workflowId}/${runId}` && e.state === 'RUNNING');
+      for (const e of killed) {
+        e.state = 'CANCELED';
+        world.killed.push(e.id);
+      }
+      return { killed: killed.map((e) => e.id) };
     },
     async waitForExperiment({ experimentId, returnWhenStateChangesFrom }) {
       const exp = world.experiments.find((e) => e.id === experimentId);
       if (!exp) throw ApplicationFailure.nonRetryable(`no experiment ${experimentId}`, ErrorType.NotFound);
       world.calls.push(`waitForExperiment:${experimentId}`);
+      if (world.waitUnavailable) throw ApplicationFailure.retryable('Determined answered 503', ErrorType.Unavailable);
       if (returnWhenStateChangesFrom === 'UNSPECIFIED') return { experimentId, state: 'RUNNING', progress: 0 };
       try {
-        while (world.holdExperiments) {
-          Context.current().heartbeat({ experimentId, state: exp.state });
-          await Context.current().sleep(50);
-        }
+        await holdWhile(() => world.holdExperiments, { experimentId, state: exp.state });
       } catch (err) {
-        if (err instanceof CancelledFailure) {
+        if (err instanceof CancelledFailure && exp.state === 'RUNNING') {
           exp.state = 'CANCELED';
           world.killed.push(experimentId);
         }
@@ -115,6 +151,7 @@ export function createFakeActivities(world: FakeWorld): Activities {
     },
     async publishModel({ version, commit, baseCommit, pipelineName, inputRepo }) {
       world.calls.push(`publishModel:${version.version}`);
+      await holdWhile(() => world.holdPublish, { version: version.version });
       const id = `out${world.outputCommits.length + 1}`;
       world.outputCommits.push({
         id,
@@ -165,6 +202,7 @@ export function createFakeActivities(world: FakeWorld): Activities {
     async waitForDeploymentReady({ afterResourceVersion }) {
       world.calls.push(`waitForDeploymentReady:${world.deployed?.registryVersion}@${afterResourceVersion}`);
       await sleep(1);
+      await holdWhile(() => world.holdReady, {});
       if (world.deployed?.state === 'Failed') {
         throw ApplicationFailure.nonRetryable('deployment went Failed: image crashed', ErrorType.DeploymentFailed);
       }
@@ -172,6 +210,7 @@ export function createFakeActivities(world: FakeWorld): Activities {
     },
     async replaceDetector({ kind, deploymentName }) {
       world.calls.push(`replaceDetector:${kind}`);
+      await holdWhile(() => world.holdDetectors, {});
       const name = `${kind}:${deploymentName}`;
       const replaced = world.detectors.includes(name);
       if (!replaced) world.detectors.push(name);

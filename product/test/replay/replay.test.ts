@@ -37,6 +37,37 @@ test('every recorded history replays against the current workflow code', async (
   expect(outcome).toEqual(Object.fromEntries(files.map((f) => [f, null])));
 });
 
+/**
+ * A copy of the workflow sources with `edit` applied to one file, beside the real ones (so their imports
+ * and node_modules resolve), removed afterwards.
+ */
+function withEditedWorkflows<T>(file: string, edit: (source: string) => string, fn: (workflowsPath: string) => Promise<T>): Promise<T> {
+  const product = path.join(__dirname, '..', '..');
+  const copy = fs.mkdtempSync(path.join(product, '.replay-edit-'));
+  fs.cpSync(path.join(product, 'workflows'), path.join(copy, 'workflows'), { recursive: true });
+  fs.cpSync(path.join(product, 'common'), path.join(copy, 'common'), { recursive: true });
+  const target = path.join(copy, 'workflows', file);
+  const before = fs.readFileSync(target, 'utf8');
+  const after = edit(before);
+  expect(after).not.toBe(before);
+  fs.writeFileSync(target, after);
+  return fn(path.join(copy, 'workflows', 'index.ts')).finally(() => fs.rmSync(copy, { recursive: true, force: true }));
+}
+
+test('a sleep after each training in repository.ts (no patched()) fails the replay of the repository histories', async () => {
+  const repositoryHistories = files.filter((f) => JSON.stringify(load(f).history.events?.[0]).includes('repositoryWorkflow'));
+  expect(repositoryHistories.length).toBeGreaterThanOrEqual(1);
+  const outcome = await withEditedWorkflows(
+    'repository.ts',
+    (src) =>
+      src
+        .replace("import {\n  CancellationScope,", "import {\n  sleep,\n  CancellationScope,")
+        .replace('      runningBatch = [];\n    }\n', "      runningBatch = [];\n    }\n    await sleep('1s');\n"),
+    (workflowsPath) => replayAll(workflowsPath, repositoryHistories),
+  );
+  for (const f of repositoryHistories) expect([f, outcome[f]]).toEqual([f, expect.stringMatching(/[Nn]ondetermin/)]);
+}, 120_000);
+
 test('an incompatible change to a workflow fails the replay (the check can fail)', async () => {
   const outcome = await replayAll(require.resolve('./fixtures/changed-workflows'), ['training-new-model.json']);
   expect(outcome['training-new-model.json']).toMatch(/[Nn]ondetermin/);

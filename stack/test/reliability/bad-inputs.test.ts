@@ -23,7 +23,7 @@ import { ErrorType } from 'continuous-training/common/errors';
 import { deploymentWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
 import type { PipelineSpec } from 'continuous-training/common/pipeline';
 import { predict } from '../../demo-data';
-import { signalNewCommit } from 'continuous-training/client/signals';
+import { triggerCommit } from 'continuous-training/client/signals';
 import { PachydermClient } from 'continuous-training/activities/pachyderm/client';
 import { runWatcher } from 'continuous-training/client/watcher';
 import { PachdRestClient, putFiles, startPachydermEmulator, type PachydermEmulator } from '@continuous-training/emulators/pachyderm';
@@ -304,7 +304,7 @@ test('an unfinished commit: the diff waits for it (version 1 serving meanwhile),
   const open = await pachd.call<{ id: string }>('pfs_v2.API/StartCommit', { branch: { repo, name: c.pipeline.input.branch } });
   // Pachyderm's own trigger (`ct trigger --commit $PACH_JOB_ID`) can name a commit before it finishes;
   // the watcher, which only follows finished commits, cannot.
-  await signalNewCommit(tb.client, c.taskQueue, c.pipeline, open.id);
+  await triggerCommit(tb.client, c.taskQueue, c.pipeline, open.id);
   const workflowId = trainingWorkflowId(c.pipeline.modelName, open.id);
 
   const deadline = Date.now() + 60_000;
@@ -355,7 +355,7 @@ test('a deletion-only commit is skipped with a reason: nothing submitted, versio
 test('an unknown commit is a non-retryable InvalidCommit after one attempt: nothing submitted, version 1 still serves', async () => {
   const c = cases.unknown;
   const ghost = crypto.randomBytes(16).toString('hex');
-  await signalNewCommit(tb.client, c.taskQueue, c.pipeline, ghost);
+  await triggerCommit(tb.client, c.taskQueue, c.pipeline, ghost);
   const workflowId = trainingWorkflowId(c.pipeline.modelName, ghost);
   const failure = await failureOf(workflowId);
   expect(failure).toMatchObject({ type: ErrorType.InvalidCommit, nonRetryable: true });

@@ -51,6 +51,17 @@ export class InterceptProxy {
     this.armed = [];
   }
 
+  private failing: { method: string; path: RegExp } | null = null;
+
+  /** Answers matching requests 503 (an outage of that endpoint) until `stopFailing()`. */
+  failMatching(method: string, path: RegExp): void {
+    this.failing = { method, path };
+  }
+
+  stopFailing(): void {
+    this.failing = null;
+  }
+
   /** Drops every held connection (the worker that sent them is gone anyway). */
   releaseHeld(): void {
     for (const res of this.held) res.destroy();
@@ -84,6 +95,11 @@ export class InterceptProxy {
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0];
     this.seen.push(`${method} ${path}`);
+    if (this.failing && this.failing.method === method && this.failing.path.test(path)) {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ error: 'injected outage' }));
+    }
     const armed = this.match(method, path);
     if (armed?.rule.phase === 'request') {
       req.resume();
