@@ -8,6 +8,7 @@ import {
   defineSignal,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -15,7 +16,8 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
-import { deploymentWorkflowId } from '../common/ids';
+import { deploymentWorkflowId, legacyIds } from '../common/ids';
+import { INJECTIVE_WORKFLOW_IDS } from './patches';
 import { CtDeploymentName, CtRepo } from '../common/search-attributes';
 import { describeRootCause, emptyQueue, isCommitId, record, remember, type CommitQueueState } from './commit-queue';
 import { deploymentWorkflow } from './deployment';
@@ -76,7 +78,10 @@ export async function deployerWorkflow(input: DeployerInput): Promise<never> {
     const outputCommit = batch[batch.length - 1];
     const reason = reasons[outputCommit] ?? 'cascade';
     for (const c of batch) delete reasons[c];
-    const workflowId = deploymentWorkflowId(deployment.namespace, deployment.name, outputCommit);
+    // Runs started before INJECTIVE_WORKFLOW_IDS replay the child ids they recorded.
+    const workflowId = patched(INJECTIVE_WORKFLOW_IDS)
+      ? deploymentWorkflowId(deployment.namespace, deployment.name, outputCommit)
+      : legacyIds.deployment(deployment.namespace, deployment.name, outputCommit);
     running = { outputCommit, workflowId };
     try {
       const result = await executeChild(deploymentWorkflow, {

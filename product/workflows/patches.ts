@@ -8,4 +8,16 @@ export const DEPLOYMENT_READS_LOCAL = 'deployment-reads-concurrent-local-activit
 /** deploymentWorkflow: the drift and outlier detectors are replaced concurrently. */
 export const DETECTORS_CONCURRENT = 'deployment-detectors-concurrent';
 
-export const PATCH_IDS = [LOOKUP_MODEL_LOCAL, DEPLOYMENT_READS_LOCAL, DETECTORS_CONCURRENT] as const;
+/** repositoryWorkflow, deployerWorkflow: children get injective ids (common/ids.ts; legacyIds before). */
+export const INJECTIVE_WORKFLOW_IDS = 'injective-workflow-ids';
+
+/** deploymentWorkflow: with the promotion gate on, a version without a metric is not deployed over one with a metric. */
+export const GATE_REFUSES_MISSING_METRIC = 'deployment-gate-refuses-missing-metric';
+
+export const PATCH_IDS = [
+  LOOKUP_MODEL_LOCAL,
+  DEPLOYMENT_READS_LOCAL,
+  DETECTORS_CONCURRENT,
+  INJECTIVE_WORKFLOW_IDS,
+  GATE_REFUSES_MISSING_METRIC,
+] as const;

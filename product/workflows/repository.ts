@@ -8,6 +8,7 @@ import {
   defineSignal,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -15,7 +16,8 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { PipelineSpec } from '../common/pipeline';
-import { trainingWorkflowId } from '../common/ids';
+import { legacyIds, trainingWorkflowId } from '../common/ids';
+import { INJECTIVE_WORKFLOW_IDS } from './patches';
 import { CtModelName, CtPipeline, CtRepo } from '../common/search-attributes';
 import { accept, describeRootCause, emptyQueue, isCommitId, record, takeBatch, type CommitQueueState } from './commit-queue';
 import { trainingWorkflow, type TrainingResult } from './training';
@@ -74,7 +76,10 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
 
     const batch = takeBatch(state, pipeline.training.mode === 'coalesce');
     const commit = batch[batch.length - 1];
-    const workflowId = trainingWorkflowId(pipeline.modelName, commit);
+    // Runs started before INJECTIVE_WORKFLOW_IDS replay the child ids they recorded.
+    const workflowId = patched(INJECTIVE_WORKFLOW_IDS)
+      ? trainingWorkflowId(pipeline.modelName, commit)
+      : legacyIds.training(pipeline.modelName, commit);
     running = { commit, covered: batch.length, workflowId };
     try {
       const result: TrainingResult = await executeChild(trainingWorkflow, {
