@@ -15,7 +15,7 @@ import type { DeployedModel, ModelInfo } from '../common/types';
 import { ErrorType } from '../common/errors';
 import { CtCommit, CtDeploymentName, CtModelName, CtModelVersion, CtRepo } from '../common/search-attributes';
 import { quick, quickLocal, streaming, deploymentWaiter } from './activities';
-import { DEPLOYMENT_READS_LOCAL, DETECTORS_CONCURRENT } from './patches';
+import { DEPLOYMENT_READS_LOCAL, DETECTORS_CONCURRENT, GATE_REFUSES_MISSING_METRIC } from './patches';
 import { StepTracker, type StepRecord } from './steps';
 
 export interface DeploymentInput {
@@ -155,9 +155,15 @@ async function rollBack(steps: StepTracker, input: DeploymentInput, previous: De
   return previous;
 }
 
-/** With the gate on, a version deploys only when its metric beats the deployed one's. */
+/**
+ * With the gate on, a version deploys only when its metric beats the deployed one's. Since
+ * GATE_REFUSES_MISSING_METRIC a version without a metric never passes as better (before, it skipped the gate).
+ */
 function promotionGateRejects(deployment: DeploymentSettings, info: ModelInfo, current: DeployedModel | null): string | null {
   if (!deployment.promotionGate || !current || current.state !== 'Available') return null;
+  if (info.metric === null && current.metric !== null && patched(GATE_REFUSES_MISSING_METRIC)) {
+    return `promotion gate: ${info.name} version ${info.registryVersion} has no ${info.searcherMetric ?? 'searcher metric'} to compare with the deployed version's ${current.metric}`;
+  }
   if (info.metric === null || current.metric === null) return null;
   const better = info.smallerIsBetter ? info.metric < current.metric : info.metric > current.metric;
   return better
