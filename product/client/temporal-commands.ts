@@ -7,6 +7,7 @@ import { findPipeline } from './pipelines-config';
 import { connectPachd, connectTemporal } from './connect';
 import { signalDeploy, signalNewCommit } from './signals';
 import { runWatcher } from './watcher';
+import { requireCommitOnBranch } from './commit-on-branch';
 import { NotFoundError, UsageError, need, out, type Options } from './cli-support';
 
 export async function runTemporalCommand(command: string, rest: string[], values: Options, configured: PipelineSpec[]): Promise<number> {
@@ -26,12 +27,14 @@ export async function runTemporalCommand(command: string, rest: string[], values
       switch (command) {
         case 'trigger': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
+          await requireCommitOnBranch(connectPachd(), pipeline.input, need(values, 'commit'), 'the input');
           const workflowId = await signalNewCommit(client, config.taskQueue, pipeline, need(values, 'commit'));
           out(json, { workflowId }, `signalled ${workflowId} with commit ${values.commit}`);
           return 0;
         }
         case 'deploy': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
+          await requireCommitOnBranch(connectPachd(), pipeline.output, need(values, 'output-commit'), 'the output');
           const workflowId = await signalDeploy(client, config.taskQueue, pipeline, need(values, 'output-commit'), 'manual');
           out(json, { workflowId }, `asked ${workflowId} to deploy ${values['output-commit']}`);
           return 0;
