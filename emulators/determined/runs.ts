@@ -207,11 +207,16 @@ export class RunManager {
     const steps = maxLengthBatches(exp.config);
     const { metricName, value, loss } = simulatedMetric(exp, this.generation(exp));
     this.report(trial, 'training', { steps, metrics: { loss }, time: now() });
-    if (outcome === 'COMPLETED') {
+    if (outcome === 'COMPLETED' || outcome === 'NO_SEARCHER_METRIC') {
       const validation: Record<string, number> = { [metricName]: value };
       if (metricName !== 'validation_loss') validation.validation_loss = loss;
+      // Code that never reports the searcher metric: the master keeps the validation as it is.
+      if (outcome === 'NO_SEARCHER_METRIC') {
+        if (metricName !== 'accuracy') validation.accuracy = value;
+        delete validation[metricName];
+      }
       this.report(trial, 'validation', { steps, metrics: validation, time: now() });
-      this.store.appendTrialLog(trial.id, `validation: steps=${steps} ${metricName}=${value}`);
+      this.store.appendTrialLog(trial.id, `validation: steps=${steps} ${JSON.stringify(validation)}`);
       const dir = this.newCheckpointDir(exp);
       writeSimulatedCheckpoint(dir, exp, trial, this.store, this.generation(exp));
       this.registerCheckpoint(exp, trial, dir, steps);

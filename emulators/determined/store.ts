@@ -149,8 +149,8 @@ export interface ModelVersionRecord {
   username: string;
 }
 
-export type Outcome = 'COMPLETED' | 'ERROR' | 'HANG' | 'NO_CHECKPOINT';
-export const OUTCOMES: readonly Outcome[] = ['COMPLETED', 'ERROR', 'HANG', 'NO_CHECKPOINT'];
+export type Outcome = 'COMPLETED' | 'ERROR' | 'HANG' | 'NO_CHECKPOINT' | 'NO_SEARCHER_METRIC';
+export const OUTCOMES: readonly Outcome[] = ['COMPLETED', 'ERROR', 'HANG', 'NO_CHECKPOINT', 'NO_SEARCHER_METRIC'];
 export type RunnerKind = 'simulated' | 'process';
 
 /** Chooses the outcome of simulated runs whose experiment name or one of whose labels matches. */

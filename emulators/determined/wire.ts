@@ -153,7 +153,9 @@ export function trialJson(store: MasterStore, t: TrialRecord): Record<string, un
     if (!bestValidation || better(v, bestValidation.metrics[searcher.metric], searcher.smallerIsBetter)) bestValidation = r;
   }
   const bestCheckpoint = checkpoints.find((c) => c.state === 'STATE_COMPLETED');
-  const latest = t.validationMetrics[t.validationMetrics.length - 1];
+  // Like the master (trials.latest_validation_id): the latest validation that holds the searcher metric.
+  // A validation without it is kept in the trial's metrics, and its checkpoint's searcherMetric is null.
+  const latest = [...t.validationMetrics].reverse().find((r) => typeof r.metrics[searcher.metric] === 'number');
   const totalSize = checkpoints.reduce((sum, c) => sum + Object.values(c.resources).reduce((a, b) => a + b, 0), 0);
   return {
     id: t.id,

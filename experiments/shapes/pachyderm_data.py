@@ -1,10 +1,11 @@
 """Finds and downloads the files a Pachyderm commit added or changed, over pachd's REST gateway.
 
 The experiment's config carries `data.pachyderm` {host, port, project, repo, branch, commit,
-base_commit, token}, filled in by the workflow. The new and updated files are those DiffFile
-reports with a `newFile` of fileType FILE, between `commit` and `base_commit` (when base_commit is
-empty, pachd diffs against the commit's parent). Deleted files (only `oldFile`) and directories
-are skipped. Plain HTTP with `requests`: POST /api/pfs_v2.API/DiffFile (NDJSON response) and
+base_commit, all_files, token}, filled in by the workflow. The new and updated files are those
+DiffFile reports with a `newFile` of fileType FILE, between `commit` and `base_commit` (when base_commit
+is empty, pachd diffs against the commit's parent). With `all_files` (a first training: no model was
+trained on an earlier commit), every file of the commit is new (WalkFile). Deleted files (only
+`oldFile`) and directories are skipped. Plain HTTP with `requests`: POST /api/pfs_v2.API/DiffFile (NDJSON response) and
 GET /pfs/<project>/<repo>/<commit>/<path> for the bytes, streamed to disk.
 """
 
@@ -42,6 +43,7 @@ class PachydermSource:
         # The original passed the commit id as `branch`; accept either.
         self.commit = cfg.get("commit") or cfg.get("branch") or ""
         self.base_commit = cfg.get("base_commit") or ""
+        self.all_files = cfg.get("all_files") is True
         if not self.repo or not self.commit:
             raise ValueError("data.pachyderm.repo and data.pachyderm.commit (or branch) are required")
         self.session = requests.Session()
@@ -60,20 +62,28 @@ class PachydermSource:
         return {"repo": repo, "branch": {"repo": repo, "name": ref}}
 
     def diff(self) -> Iterator[Dict]:
-        """Yields DiffFile responses ({newFile?, oldFile?}) in path order."""
-        body: Dict = {"newFile": {"commit": self._commit(self.commit), "path": "/"}}
+        """Yields DiffFile responses ({newFile?, oldFile?}) in path order; every file as new with all_files."""
+        root = {"commit": self._commit(self.commit), "path": "/"}
+        if self.all_files:
+            for info in self._stream("WalkFile", {"file": root}):
+                yield {"newFile": info}
+            return
+        body: Dict = {"newFile": root}
         if self.base_commit:
             body["oldFile"] = {"commit": self._commit(self.base_commit), "path": "/"}
-        url = f"{self.base_url}/api/pfs_v2.API/DiffFile"
+        yield from self._stream("DiffFile", body)
+
+    def _stream(self, method: str, body: Dict) -> Iterator[Dict]:
+        url = f"{self.base_url}/api/pfs_v2.API/{method}"
         with self.session.post(url, json=body, stream=True, timeout=TIMEOUT) as resp:
             if resp.status_code != 200:
-                raise RuntimeError(f"DiffFile failed: HTTP {resp.status_code}: {resp.text[:500]}")
+                raise RuntimeError(f"{method} failed: HTTP {resp.status_code}: {resp.text[:500]}")
             for line in resp.iter_lines():
                 if not line.strip():
                     continue
                 msg = json.loads(line)
                 if "error" in msg:
-                    raise RuntimeError(f"DiffFile failed: {msg['error']}")
+                    raise RuntimeError(f"{method} failed: {msg['error']}")
                 yield msg.get("result", msg)
 
     def new_and_updated_files(self) -> List[str]:
@@ -113,7 +123,7 @@ def download_new_files(cfg: Dict, dest_root: str, log=print) -> List[str]:
     """
     src = PachydermSource(cfg)
     paths = src.new_and_updated_files()
-    against = src.base_commit or "its parent"
+    against = "nothing (every file)" if src.all_files else src.base_commit or "its parent"
     if not paths:
         raise NoNewDataError(f"commit {src.commit} of {src.project}/{src.repo} adds or changes no file against {against}")
     log(f"{len(paths)} new or updated files in {src.project}/{src.repo}@{src.commit} against {against}")

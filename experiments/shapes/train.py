@@ -32,20 +32,29 @@ def max_batches(config: Dict) -> int:
     return int(length)
 
 
-def load_examples(root: str, paths: List[str]) -> Tuple[np.ndarray, np.ndarray, List[str]]:
-    images, labels, used = [], [], []
+def load_examples(root: str, paths: List[str]) -> Tuple[np.ndarray, np.ndarray, List[str], List[Dict[str, str]]]:
+    """The images and labels of the readable files; an unreadable one (empty, truncated, not a PGM) is
+    skipped and reported rather than failing the trial: one bad file must not block every later training."""
+    images, labels, used, skipped = [], [], [], []
     for p in sorted(paths):
         if not p.endswith(".pgm"):
             print(f"skipping {p}: not a .pgm image")
             continue
-        with open(root + p, "rb") as f:
-            images.append(shapes_model.read_pgm(f.read()))
-        labels.append(shapes_model.label_of(p))
+        try:
+            with open(root + p, "rb") as f:
+                image = shapes_model.read_pgm(f.read())
+            label = shapes_model.label_of(p)
+        except (ValueError, IndexError, KeyError, UnicodeDecodeError) as e:
+            print(f"skipping unreadable {p}: {e}", file=sys.stderr)
+            skipped.append({"path": p, "error": str(e) or type(e).__name__})
+            continue
+        images.append(image)
+        labels.append(label)
         used.append(p)
     if not used:
-        raise NoNewDataError("none of the new or updated files is a .pgm image")
+        raise NoNewDataError(f"none of the new or updated files is a readable .pgm image ({len(skipped)} unreadable)")
     # The same features as at serving time (to_features centers each shape).
-    return shapes_model.to_features(np.stack(images)), np.array(labels, dtype=np.int64), used
+    return shapes_model.to_features(np.stack(images)), np.array(labels, dtype=np.int64), used, skipped
 
 
 def split(n: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -62,7 +71,9 @@ def train(ctx: ct_context.TrainContext, data_dir: str) -> Dict[str, float]:
     hp = ctx.hparams
     pach = (ctx.data_config or {}).get("pachyderm") or {}
     paths = download_new_files(pach, data_dir)
-    x, y, used = load_examples(data_dir, paths)
+    x, y, used, skipped = load_examples(data_dir, paths)
+    if skipped:
+        print(f"{len(skipped)} unreadable files skipped (listed in the checkpoint's model.json)", file=sys.stderr)
     train_idx, val_idx = split(len(used))
 
     with ctx.source_checkpoint() as source:
@@ -106,6 +117,7 @@ def train(ctx: ct_context.TrainContext, data_dir: str) -> Dict[str, float]:
                     "commit": pach.get("commit") or pach.get("branch"),
                     "base_commit": pach.get("base_commit") or None,
                     "files": len(used),
+                    "skipped": skipped,
                 },
                 "validation": metrics,
             },

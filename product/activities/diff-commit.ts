@@ -7,7 +7,7 @@ import { ErrorType } from '../common/errors';
 import type { Clients } from './clients';
 import { failure, failureType, isTimeout } from './http/errors';
 import { heartbeatDuring } from './heartbeat';
-import type { CommitInfo, Commit, FileInfo } from './pachyderm/types';
+import type { CommitInfo, Commit, DiffFileResponse, FileInfo } from './pachyderm/types';
 import { repoOf } from './pachyderm/types';
 
 /** One InspectCommit wait is bounded by this; the activity then asks again (and heartbeats meanwhile). */
@@ -33,7 +33,10 @@ export async function diffCommit(clients: Clients, input: DiffCommitInput): Prom
   }
   if (info.error) throw failure(ErrorType.InvalidCommit, `commit ${where} failed in Pachyderm: ${info.error}`, true);
 
-  const baseCommit = input.baseCommit ?? info.parentCommit?.id ?? null;
+  // null: a first training, which sees every file of the commit (the whole tree), not merely what the
+  // commit changed against its parent (commits coalesced into it would be lost). Absent: the parent.
+  const wholeTree = input.baseCommit === null;
+  const baseCommit = wholeTree ? null : (input.baseCommit ?? info.parentCommit?.id ?? null);
   const summary = { added: zero(), modified: zero(), deleted: zero() };
   const digest = crypto.createHash('sha256');
   const ctx = Context.current();
@@ -43,7 +46,8 @@ export async function diffCommit(clients: Clients, input: DiffCommitInput): Prom
   const newFile = { commit, path: '/' };
   const oldFile = input.baseCommit ? { commit: { repo, id: input.baseCommit }, path: '/' } : undefined;
   try {
-    for await (const batch of clients.pachyderm.diffFile(newFile, oldFile)) {
+    const changes = wholeTree ? allFilesAsAdded(clients, newFile) : clients.pachyderm.diffFile(newFile, oldFile);
+    for await (const batch of changes) {
       // One digest update per batch: the same bytes in the same order as one per file (so the same
       // digest), without a native call per file.
       let lines = '';
@@ -68,6 +72,11 @@ export async function diffCommit(clients: Clients, input: DiffCommitInput): Prom
 
   const kind = summary.added.files + summary.modified.files > 0 ? 'data' : summary.deleted.files > 0 ? 'deletions-only' : 'empty';
   return { commit: input.commit, baseCommit, ...summary, digest: digest.digest('hex'), kind };
+}
+
+/** Every file of the commit, as DiffFile would report it against an empty commit. */
+async function* allFilesAsAdded(clients: Clients, root: { commit: Commit; path: string }): AsyncGenerator<DiffFileResponse[]> {
+  for await (const batch of clients.pachyderm.walkFile(root)) yield batch.map((newFile) => ({ newFile }));
 }
 
 async function inspectInputCommit(clients: Clients, commit: Commit, where: string): Promise<CommitInfo> {

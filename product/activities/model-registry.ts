@@ -50,6 +50,7 @@ export function toModelVersionRef(modelName: string, v: ModelVersion): ModelVers
   const commit = typeof meta.commit === 'string' && meta.commit ? meta.commit : v.name || null;
   return {
     modelName,
+    modelId: v.model?.id ?? null,
     version: v.version,
     name: v.name ?? '',
     checkpointUuid: v.checkpoint.uuid,

@@ -1,17 +1,19 @@
 // publishModel: copies a registered checkpoint from Determined into ONE commit of the output repo
 // (checkpoint/** and model-info.yaml), streaming the tar archive straight into a ModifyFile upload so
 // memory stays bounded whatever the checkpoint's size. The commit's description carries an idempotency
-// key: a retry returns the finished commit, or rewrites the open commit a crashed attempt left behind.
+// key naming the model, version and checkpoint: a retry returns the finished commit, or rewrites the open
+// commit a crashed attempt left behind. A version number alone is not enough: after the model is deleted
+// and recreated in the registry, a new "version 1" is another checkpoint and must be published anew.
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as tar from 'tar-stream';
-import type { ModelInfo, PublishedModel, PublishModelInput } from '../common/types';
+import type { ModelInfo, ModelVersionRef, PublishedModel, PublishModelInput } from '../common/types';
 import { ErrorType } from '../common/errors';
 import type { Clients } from './clients';
 import { failure, failureType } from './http/errors';
-import { dumpModelInfo, MODEL_INFO_PATH } from './model-info';
+import { dumpModelInfo, MODEL_INFO_PATH, parseModelInfo } from './model-info';
 import type { Branch, Commit, CommitInfo, ModifyFileRequest } from './pachyderm/types';
 import { repoOf } from './pachyderm/types';
 import { encodeAddFile } from './pachyderm/client';
@@ -22,8 +24,15 @@ const CHUNK_BYTES = 64 * 1024;
 /** How far back on the output branch a previous attempt's commit is looked for. */
 const SEARCH_DEPTH = 20;
 
-export function publishKey(modelName: string, version: number): string {
+/** What releases before the checkpoint was in the key wrote: a prefix of the key of the same version. */
+function versionKey(modelName: string, version: number): string {
   return `ct-publish model=${encodeURIComponent(modelName)} version=${version}`;
+}
+
+/** Identifies one registered checkpoint: the model, its registry id when known, the version and the checkpoint. */
+export function publishKey(v: ModelVersionRef): string {
+  const modelId = v.modelId !== undefined && v.modelId !== null ? ` model-id=${v.modelId}` : '';
+  return `${versionKey(v.modelName, v.version)} checkpoint=${v.checkpointUuid}${modelId}`;
 }
 
 export async function publishModel(clients: Clients, input: PublishModelInput): Promise<PublishedModel> {
@@ -31,10 +40,10 @@ export async function publishModel(clients: Clients, input: PublishModelInput): 
   const ctx = Context.current();
   const repo = repoOf(input.output.project, input.output.repo);
   const branch: Branch = { repo, name: input.output.branch };
-  const key = publishKey(input.version.modelName, input.version.version);
+  const key = publishKey(input.version);
   await ensureRepo(clients, branch);
 
-  const previous = await findPublished(clients, branch, key);
+  const previous = await findPublished(clients, branch, input.version);
   if (previous && (previous.finishing || previous.finished)) {
     const counts = parseCounts(previous.description ?? '');
     return { outputCommit: previous.commit.id!, ...counts, created: false };
@@ -175,8 +184,15 @@ async function ensureRepo(clients: Clients, branch: Branch): Promise<void> {
   }
 }
 
-/** The newest commit on the branch (head and a few ancestors) whose description carries `key`. */
-async function findPublished(clients: Clients, branch: Branch, key: string): Promise<CommitInfo | null> {
+/**
+ * The newest commit on the branch (head and a few ancestors) that publishes this very checkpoint: its
+ * description carries the key, or (written before the checkpoint was in the key) the version's key and
+ * a model-info.yaml naming this checkpoint. An open commit of this version number is a crashed attempt's
+ * (it blocks the branch): it is taken over and rewritten.
+ */
+async function findPublished(clients: Clients, branch: Branch, version: ModelVersionRef): Promise<CommitInfo | null> {
+  const key = publishKey(version);
+  const sameVersion = versionKey(version.modelName, version.version);
   let info: CommitInfo;
   try {
     info = await clients.pachyderm.inspectCommit({ branch });
@@ -185,13 +201,31 @@ async function findPublished(clients: Clients, branch: Branch, key: string): Pro
     throw err;
   }
   for (let depth = 0; depth < SEARCH_DEPTH; depth++) {
-    // A commit finished with an error was abandoned: a new one is published in its place.
-    if (hasKey(info.description ?? '', key)) return info.error ? null : info;
+    const description = info.description ?? '';
+    const open = !info.finishing && !info.finished;
+    if (hasKey(description, key) || (hasKey(description, sameVersion) && open)) {
+      // A commit finished with an error was abandoned: a new one is published in its place.
+      return info.error ? null : info;
+    }
+    if (hasKey(description, sameVersion) && !info.error && (await publishesCheckpoint(clients, info.commit, version))) return info;
     const parent = info.parentCommit?.id;
     if (!parent) return null;
     info = await clients.pachyderm.inspectCommit({ repo: branch.repo, id: parent });
   }
   return null;
+}
+
+/** Whether a finished output commit's model-info.yaml names this version's checkpoint. */
+async function publishesCheckpoint(clients: Clients, commit: Commit, version: ModelVersionRef): Promise<boolean> {
+  try {
+    let text = '';
+    for await (const chunk of clients.pachyderm.getFile({ commit, path: MODEL_INFO_PATH })) text += chunk.toString('utf8');
+    const info = parseModelInfo(text, `${MODEL_INFO_PATH} in ${commit.id}`);
+    return info.checkpointUuid === version.checkpointUuid && info.registryVersion === version.version && info.name === version.modelName;
+  } catch (err) {
+    if (failureType(err) === ErrorType.NotFound || failureType(err) === ErrorType.InvalidModelInfo) return false;
+    throw err;
+  }
 }
 
 function isFinal(err: unknown, ctx: Context): boolean {

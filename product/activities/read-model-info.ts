@@ -1,10 +1,11 @@
-// readModelInfo: reads and checks model-info.yaml from an output commit.
+// readModelInfo: reads model-info.yaml from an output commit and checks it, against the registry too.
 import type { ModelInfo, ReadModelInfoInput } from '../common/types';
 import { ErrorType } from '../common/errors';
 import type { Clients } from './clients';
 import { failure, failureType } from './http/errors';
 import { MODEL_INFO_PATH, parseModelInfo } from './model-info';
 import { repoOf } from './pachyderm/types';
+import { verifyModelInfo } from './verify-model-info';
 
 /** model-info.yaml is a few hundred bytes; anything this big is not one. */
 const MAX_MODEL_INFO_BYTES = 1024 * 1024;
@@ -24,5 +25,7 @@ export async function readModelInfo(clients: Clients, input: ReadModelInfoInput)
     if (failureType(err) === ErrorType.NotFound) throw failure(ErrorType.InvalidModelInfo, `${where} does not exist: ${(err as Error).message}`, true);
     throw err;
   }
-  return parseModelInfo(Buffer.concat(chunks).toString('utf8'), where);
+  const info = parseModelInfo(Buffer.concat(chunks).toString('utf8'), where);
+  await verifyModelInfo(clients.determined, info, where);
+  return info;
 }

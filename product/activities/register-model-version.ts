@@ -22,6 +22,17 @@ export async function registerModelVersion(clients: Clients, input: RegisterMode
       true,
     );
   }
+  if (best.metric === null) {
+    // Determined keeps such a validation (its searcher metric is null): a version without the metric
+    // would pass the promotion gate unjudged, so it is not registered.
+    const reported = Object.keys(best.checkpoint.training?.validationMetrics?.avgMetrics ?? {}).sort();
+    throw failure(
+      ErrorType.MissingSearcherMetric,
+      `experiment ${input.experimentId} never reported its searcher metric ${JSON.stringify(searcherMetric)}` +
+        ` (validation metrics reported: ${reported.length ? reported.join(', ') : 'none'}): nothing registered`,
+      true,
+    );
+  }
 
   // Normally lookupModel created it; it may have been deleted since (the original created it before training).
   await ensureModel(determined, { modelName: input.modelName, pipelineName: input.pipelineName, inputRepo: input.inputRepo });
@@ -52,7 +63,7 @@ export async function registerModelVersion(clients: Clients, input: RegisterMode
 
 /**
  * The best COMPLETED checkpoint by the searcher metric (ties: the earlier trial, then the earlier report);
- * checkpoints without a metric only count when no checkpoint has one.
+ * checkpoints without a metric only count when no checkpoint has one (and are then refused by the caller).
  */
 async function bestCheckpoint(
   clients: Clients,

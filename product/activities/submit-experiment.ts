@@ -111,6 +111,8 @@ function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitE
         branch: input.inputRepo.branch,
         commit: input.commit,
         base_commit: input.baseCommit,
+        // No base: a first training, which reads every file of the commit, not its diff against the parent.
+        all_files: input.baseCommit === null,
         token: pach.token ?? '',
       },
     },

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import yaml from 'js-yaml';
 import type { DetectorSettings, PipelineSpec, RepoRef } from '../common/pipeline';
 import { parseDuration } from '../common/duration';
+import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../common/ids';
 
 export class PipelinesConfigError extends Error {
   constructor(
@@ -182,9 +183,10 @@ export function parsePipelinesConfig(text: string, file = '<pipelines>'): Pipeli
   pipelines.forEach((p, i) => {
     for (const [what, key] of [
       ['name', `name:${p.name}`],
-      ['input repo and branch', `input:${p.input.project}/${p.input.repo}@${p.input.branch}`],
+      // The workflow ids themselves: two pipelines must never share a long-lived workflow.
+      ['input repo and branch (repository workflow)', `workflow:${repositoryWorkflowId(p.input)}`],
       ['output repo and branch', `output:${p.output.project}/${p.output.repo}@${p.output.branch}`],
-      ['deployment', `deployment:${p.deployment.namespace}/${p.deployment.name}`],
+      ['deployment (deployer workflow)', `workflow:${deploymentQueueWorkflowId(p.deployment.namespace, p.deployment.name)}`],
     ]) {
       const other = seen.get(key);
       if (other) r.problems.push(`$.pipelines[${i}]: same ${what} as ${other}`);

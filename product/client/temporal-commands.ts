@@ -41,6 +41,9 @@ export async function runTemporalCommand(command: string, rest: string[], values
         case 'retry': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
           const commit = need(values, 'commit');
+          const { requireCommitOnBranch } = await import('./commit-on-branch');
+          const { connectPachd } = await import('./connect-pachd');
+          await requireCommitOnBranch(connectPachd(), pipeline.input, commit, 'the input');
           const retry = command === 'retry' || !!values.retry;
           if (retry) await checkRetryable(pipeline, commit);
           const { describeAnswer, triggerCommit } = await import('./signals');
@@ -51,6 +54,9 @@ export async function runTemporalCommand(command: string, rest: string[], values
         }
         case 'deploy': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
+          const { requireCommitOnBranch } = await import('./commit-on-branch');
+          const { connectPachd } = await import('./connect-pachd');
+          await requireCommitOnBranch(connectPachd(), pipeline.output, need(values, 'output-commit'), 'the output');
           const { describeAnswer, requestDeploy } = await import('./signals');
           const { workflowId, answer } = await requestDeploy(client, config.taskQueue, pipeline, need(values, 'output-commit'), 'manual');
           out(json, { workflowId, outputCommit: values['output-commit'], ...answer }, `${values['output-commit']} → ${workflowId}: ${describeAnswer(answer)}`);

@@ -3,8 +3,11 @@
 // each answer (`watch.answer`) and counts them by status (`counts`, in every `watch.answer` line).
 //
 // SubscribeCommit replays the branch's whole history on every (re)connect and has no resume token, so
-// the cursor lives in Temporal: the last commit the target workflow accepted. Replayed commits up to
-// and including it are skipped; the workflows also dedupe, so a commit is never processed twice.
+// the cursor lives in Temporal: the newest commit on the branch that the target workflow accepted.
+// Replayed commits up to and including it are skipped; the workflows also dedupe, so a commit is never
+// processed twice. A cursor that is not on the branch (a commit of another branch triggered by hand)
+// would never be replayed, and every later commit would be skipped: it is reported loudly and the
+// watcher resumes after the newest accepted commit that is on the branch.
 import type { Client } from '@temporalio/client';
 import type { PipelineSpec, RepoRef } from '../common/pipeline';
 import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../common/ids';
@@ -15,6 +18,7 @@ import { repoOf } from '../activities/pachyderm/types';
 import { ErrorType } from '../common/errors';
 import type { TriggerAnswer } from '../workflows/repository';
 import type { DeployAnswer } from '../workflows/deployer';
+import { locateCommit, newestOnBranch } from './commit-on-branch';
 
 export interface WatcherOptions {
   client: Client;
@@ -37,7 +41,8 @@ interface Follow {
   pipeline: PipelineSpec;
   repo: RepoRef;
   workflowId: string;
-  cursor(): Promise<string | null>;
+  /** The commits the target workflow accepted, oldest first. */
+  accepted(): Promise<string[]>;
   forward(commit: string): Promise<TriggerAnswer | DeployAnswer>;
 }
 
@@ -55,7 +60,7 @@ export async function runWatcher(opts: WatcherOptions): Promise<void> {
         pipeline,
         repo: pipeline.input,
         workflowId: repoWf,
-        cursor: () => lastAccepted(opts.client, repoWf, 'training'),
+        accepted: () => acceptedBy(opts.client, repoWf, 'training'),
         forward: async (commit) => (await triggerCommit(opts.client, opts.taskQueue, pipeline, commit)).answer,
       },
       {
@@ -63,7 +68,7 @@ export async function runWatcher(opts: WatcherOptions): Promise<void> {
         pipeline,
         repo: pipeline.output,
         workflowId: deployWf,
-        cursor: () => lastAccepted(opts.client, deployWf, 'deployment'),
+        accepted: () => acceptedBy(opts.client, deployWf, 'deployment'),
         forward: async (commit) => (await requestDeploy(opts.client, opts.taskQueue, pipeline, commit, 'cascade')).answer,
       },
     ];
@@ -72,17 +77,37 @@ export async function runWatcher(opts: WatcherOptions): Promise<void> {
   await Promise.all(follows.map((f) => followForever(f, opts, counts)));
 }
 
-async function lastAccepted(client: Client, workflowId: string, what: Follow['what']): Promise<string | null> {
+/** The commits the workflow accepted, oldest first (none when it does not exist or has closed). */
+async function acceptedBy(client: Client, workflowId: string, what: Follow['what']): Promise<string[]> {
   try {
     const handle = client.workflow.getHandle(workflowId);
     const status = what === 'training' ? await handle.query(repositoryStatusQuery) : await handle.query(deployerStatusQuery);
-    return status.accepted[status.accepted.length - 1] ?? null;
+    return status.accepted;
   } catch (err) {
-    if ((err as Error).name === 'WorkflowNotFoundError') return null;
+    if ((err as Error).name === 'WorkflowNotFoundError') return [];
     // A closed workflow cannot answer queries from a worker-less state; then there is no cursor either.
-    if (/not found|closed|completed|terminated/i.test((err as Error).message)) return null;
+    if (/not found|closed|completed|terminated/i.test((err as Error).message)) return [];
     throw err;
   }
+}
+
+/** The newest accepted commit on the branch; says so loudly when the last accepted one is not on it. */
+async function cursorOf(follow: Follow, opts: WatcherOptions, where: string): Promise<string | null> {
+  const accepted = await follow.accepted();
+  const last = accepted[accepted.length - 1] ?? null;
+  const cursor = await newestOnBranch(opts.pachd, follow.repo, accepted, opts.signal);
+  if (last !== null && cursor !== last && (await locateCommit(opts.pachd, follow.repo, last)) !== 'on-branch') {
+    opts.log('watch.cursor-not-on-branch', {
+      level: 'warning',
+      what: follow.what,
+      repo: where,
+      workflowId: follow.workflowId,
+      lastAccepted: last,
+      resumeAfter: cursor,
+      message: `the last commit ${follow.workflowId} accepted, ${last}, is not on ${where}: resuming after ${cursor ?? 'nothing (the whole branch is replayed; the workflows dedupe)'}`,
+    });
+  }
+  return cursor;
 }
 
 async function followForever(follow: Follow, opts: WatcherOptions, counts: AnswerCounts): Promise<void> {
@@ -90,18 +115,30 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
   let delay = base;
   const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
   const stream = `${follow.what} ${where}`;
+  // An output repo and branch appear with a pipeline's first model: their absence is said once, then their appearance,
+  // and meanwhile it is looked for at the base pace (not backing off) so the first cascade is not held up.
+  let missing = false;
   while (!opts.signal.aborted) {
     try {
+      if (missing && !(await branchExists(opts.pachd, follow.repo))) {
+        await sleep(base, opts.signal);
+        continue;
+      }
+      if (missing) opts.log('watch.repo-appeared', { what: follow.what, repo: where });
+      missing = false;
       opts.onStream?.(stream, 'connecting');
       await followOnce(follow, opts, counts, () => (delay = base), () => opts.onStream?.(stream, 'subscribed'));
     } catch (err) {
       if (opts.signal.aborted) break;
-      // An output repo appears with a pipeline's first model: until then, check at the base pace rather than
-      // backing off, so the first cascade is not held up.
-      const missingRepo = /not found/i.test((err as Error).message);
-      if (missingRepo) delay = base;
-      opts.onStream?.(stream, missingRepo ? 'waiting for the repo' : 'down');
-      opts.log('watch.error', { what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
+      if (isNotFound(err) && !(await branchExists(opts.pachd, follow.repo).catch(() => true))) {
+        opts.log('watch.repo-missing', { what: follow.what, repo: where, error: (err as Error).message, checkEveryMs: base });
+        opts.onStream?.(stream, 'waiting for the repo');
+        missing = true;
+        delay = base;
+      } else {
+        opts.onStream?.(stream, 'down');
+        opts.log('watch.error', { what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
+      }
     }
     if (opts.signal.aborted) break;
     await sleep(delay, opts.signal);
@@ -111,8 +148,8 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
 
 async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCounts, connected: () => void, subscribed: () => void): Promise<void> {
   const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
-  const cursor = await follow.cursor();
-  let skipping = cursor !== null && (await commitExists(opts.pachd, follow.repo, cursor, opts.signal));
+  const cursor = await cursorOf(follow, opts, where);
+  let skipping = cursor !== null;
   opts.log('watch.subscribe', { what: follow.what, repo: where, cursor, workflowId: follow.workflowId });
   for await (const commit of subscribeCommits(opts.pachd, follow.repo, opts.signal, subscribed)) {
     connected();
@@ -135,20 +172,25 @@ async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCo
   throw new Error('SubscribeCommit stream ended');
 }
 
-async function commitExists(pachd: PachydermClient, repo: RepoRef, id: string, signal: AbortSignal): Promise<boolean> {
-  try {
-    await pachd.inspectCommit({ repo: repoOf(repo.project, repo.repo), id }, undefined, undefined, signal);
-    return true;
-  } catch (err) {
-    if ((err as { type?: string }).type === ErrorType.NotFound) return false;
-    throw err;
-  }
-}
-
 /** Ids of the finished commits of a branch, replayed from the first, then live; ends only on error or abort. */
 async function* subscribeCommits(pachd: PachydermClient, repo: RepoRef, signal: AbortSignal, opened: () => void): AsyncGenerator<string> {
   for await (const info of pachd.subscribeCommit(repoOf(repo.project, repo.repo), repo.branch, signal, opened)) {
     if (info.commit.id) yield info.commit.id;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { type?: string }).type === ErrorType.NotFound || /not found/i.test((err as Error).message);
+}
+
+/** The repository and its branch exist (an output repo and branch appear with the first model). */
+async function branchExists(pachd: PachydermClient, at: RepoRef): Promise<boolean> {
+  try {
+    await pachd.inspectBranch({ repo: repoOf(at.project, at.repo), name: at.branch });
+    return true;
+  } catch (err) {
+    if ((err as { type?: string }).type === ErrorType.NotFound) return false;
+    throw err;
   }
 }
 

@@ -16,7 +16,9 @@ export const ErrorType = {
   TrainingTimedOut: 'TrainingTimedOut',
   /** Experiment finished without a usable checkpoint. */
   NoCheckpoint: 'NoCheckpoint',
-  /** model-info.yaml missing or malformed. */
+  /** The experiment's best checkpoint has no value of the searcher metric (never reported): nothing registered. */
+  MissingSearcherMetric: 'MissingSearcherMetric',
+  /** model-info.yaml missing, malformed, or not matching the model registry. */
   InvalidModelInfo: 'InvalidModelInfo',
   /** A checkpoint path that would escape its folder (`..`, absolute). */
   UnsafePath: 'UnsafePath',

@@ -10,7 +10,7 @@ export interface FileCount {
 /** What a commit changed against its base; never the file list. */
 export interface DiffSummary {
   commit: string;
-  /** The commit diffed against: the one the current model was trained on, else the parent; null for a first commit. */
+  /** The commit diffed against: the one the current model was trained on; null when the whole tree was counted. */
   baseCommit: string | null;
   added: FileCount;
   modified: FileCount;
@@ -24,7 +24,10 @@ export interface DiffSummary {
 export interface DiffCommitInput {
   repo: RepoRef;
   commit: string;
-  /** Diff against this commit; when absent, against the commit's parent. */
+  /**
+   * Diff against this commit; when absent, against the commit's parent; when null, against nothing: every
+   * file of the commit counts as added (a first training sees the whole tree).
+   */
   baseCommit?: string | null;
 }
 
@@ -48,6 +51,8 @@ export interface ExperimentCode {
 /** A version in Determined's model registry, as far as the workflows need to know it. */
 export interface ModelVersionRef {
   modelName: string;
+  /** The registry's id of the model: a model deleted and recreated under the same name has another. */
+  modelId?: number | null;
   /** Determined's integer version number. */
   version: number;
   /** The version's name: the input commit it was trained on (the original's convention). */

@@ -183,9 +183,15 @@ async function rollBack(
   return previous;
 }
 
-/** With the gate on, a version deploys only when its metric beats the deployed one's. */
+/**
+ * With the gate on, a version deploys only when its metric beats the deployed one's; a version without a
+ * metric never passes as better than one with.
+ */
 function promotionGateRejects(deployment: DeploymentSettings, info: ModelInfo, current: DeployedModel | null): string | null {
   if (!deployment.promotionGate || !current || current.state !== 'Available') return null;
+  if (info.metric === null && current.metric !== null) {
+    return `promotion gate: ${info.name} version ${info.registryVersion} has no ${info.searcherMetric ?? 'searcher metric'} to compare with the deployed version's ${current.metric}`;
+  }
   if (info.metric === null || current.metric === null) return null;
   const better = info.smallerIsBetter ? info.metric < current.metric : info.metric > current.metric;
   return better

@@ -80,6 +80,23 @@ maybe('experiment data selection (Pachyderm DiffFile over REST)', () => {
     expect(r.paths.sort()).toEqual(['/dir/changed.txt', '/dir/gone.txt', '/dir/sub/also-kept.txt', '/keep.txt']);
   });
 
+  it('takes every file of a later commit with all_files (a first training over coalesced commits)', async () => {
+    const dest = fs.mkdtempSync(path.join(tmp, 'dl-'));
+    const cfg = JSON.stringify({ ...pachydermDataConfig(repo, commits.third), all_files: true });
+    const r = await run(python as string, ['pachyderm_data.py', cfg, dest], { cwd: EXPERIMENT_DIR, env: venvEnv() });
+    expectOk(r);
+    expect(r.stderr).toContain('against nothing (every file)');
+    expect((JSON.parse(r.stdout) as string[]).sort()).toEqual([
+      '/dir/changed.txt',
+      '/dir/new.txt',
+      '/dir/sub/also-kept.txt',
+      '/dir/sub/deep/added.txt',
+      '/keep.txt',
+      '/third.txt',
+    ]);
+    expect(fs.readFileSync(path.join(dest, 'keep.txt'), 'utf8')).toBe('unchanged');
+  });
+
   it('fails clearly when a commit adds or changes no file (only deletions)', async () => {
     const r = await select(commits.deleteOnly);
     expect(r.code).not.toBe(0);

@@ -35,9 +35,18 @@ maybe('example experiment under the Determined emulator (process runner)', () =>
     detLogin = { url: det.url, user: 'determined', password: 'det-test-pw' };
     repo = { url: pachd.url, project: 'default', repo: 'shapes' };
     await createRepo(repo);
-    commits.batch1 = await commitFiles(repo, await demoBatch(python as string, 1, path.join(tmp, 'batch1')));
+    const batch1 = await demoBatch(python as string, 1, path.join(tmp, 'batch1'));
+    commits.batch1 = await commitFiles(repo, batch1);
     commits.batch2 = await commitFiles(repo, await demoBatch(python as string, 2, path.join(tmp, 'batch2')));
     commits.empty = await commitFiles(repo, {}, ['/data/square/011.pgm']);
+    // A zero-byte image and a truncated one beside readable images (issue 19: one bad file blocked every training).
+    const [good1, good2] = Object.entries(batch1).filter(([p]) => p.startsWith('/data/circle/'));
+    commits.poisoned = await commitFiles(repo, {
+      '/data/circle/zero.pgm': Buffer.alloc(0),
+      '/data/square/truncated.pgm': good2[1].subarray(0, 20),
+      '/data/circle/again-1.pgm': good1[1],
+      '/data/circle/again-2.pgm': good2[1],
+    });
   });
 
   afterAll(async () => {
@@ -73,12 +82,24 @@ maybe('example experiment under the Determined emulator (process runner)', () =>
     expect(info.validation.accuracy).toBeGreaterThanOrEqual(0.8);
   });
 
+  it('skips and reports unreadable images (zero-byte, truncated) instead of failing the trial', async () => {
+    const { code, result, stderr } = await trainRound(python as string, detLogin, 'shapes', pachydermDataConfig(repo, commits.poisoned));
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result).toMatchObject({ state: 'STATE_COMPLETED', version: 3 });
+    const info = JSON.parse(checkpointFile(result?.checkpoint_uuid as string, 'model.json'));
+    expect(info.trained_on.files).toBe(2);
+    expect(info.trained_on.skipped).toEqual([
+      { path: '/data/circle/zero.pgm', error: 'not a PGM image (expected a P2 or P5 header)' },
+      { path: '/data/square/truncated.pgm', error: expect.stringMatching(/truncated|invalid|index|not a PGM/i) },
+    ]);
+  });
+
   it('ends in ERROR, with the reason in the trial logs, when the commit has no new files', async () => {
     const { code, result, stderr } = await trainRound(python as string, detLogin, 'shapes', pachydermDataConfig(repo, commits.empty));
     expect(code).toBe(1);
     expect(result?.state).toBe('STATE_ERROR');
     expect(stderr).toContain('ERROR: no new data');
     // No new version was registered.
-    expect(det.store.state.modelVersions.map((v) => v.name)).toEqual([commits.batch1, commits.batch2]);
+    expect(det.store.state.modelVersions.map((v) => v.name)).toEqual([commits.batch1, commits.batch2, commits.poisoned]);
   });
 });

@@ -141,6 +141,15 @@ export function addModelRoutes(router: Router, master: MasterContext): void {
     sendJson(ctx.res, 200, { model: modelJson(store, model) });
   }));
 
+  // DeleteModel: the model and every version of it (their checkpoints stay with their experiments).
+  router.delete('/api/v1/models/:name', authed(master, (ctx) => {
+    const model = modelOr404(ctx.params.name);
+    store.state.models = store.state.models.filter((m) => m.id !== model.id);
+    store.state.modelVersions = store.state.modelVersions.filter((v) => v.modelId !== model.id);
+    store.save();
+    sendJson(ctx.res, 200, {});
+  }));
+
   router.post('/api/v1/models/:name/versions', authed(master, async (ctx, user) => {
     const model = modelOr404(ctx.params.name);
     const body = await readApiJson<JsonObject>(ctx);

@@ -112,6 +112,11 @@ export class DeterminedClient {
     return this.http.json({ method: 'GET', path: `/api/v1/models/${encodeURIComponent(name)}/versions`, query });
   }
 
+  /** GetModelVersion: one version by its number (404 when the model or the version does not exist). */
+  getModelVersion(name: string, version: number): Promise<{ modelVersion: ModelVersion }> {
+    return this.http.json({ method: 'GET', path: `/api/v1/models/${encodeURIComponent(name)}/versions/${version}` });
+  }
+
   postModelVersion(body: PostModelVersionRequest): Promise<{ modelVersion: ModelVersion }> {
     return this.http.json({ method: 'POST', path: `/api/v1/models/${encodeURIComponent(body.modelName)}/versions`, body });
   }

@@ -12,6 +12,7 @@ import type {
   CommitState,
   DiffFileResponse,
   File,
+  FileInfo,
   ModifyFileRequest,
   Repo,
   RepoInfo,
@@ -69,6 +70,19 @@ export class PachydermClient {
   async *diffFile(newFile: File, oldFile?: File): AsyncGenerator<DiffFileResponse[]> {
     const stream = await this.http.stream({ method: 'POST', path: `${API}/DiffFile`, body: oldFile ? { newFile, oldFile } : { newFile } });
     yield* readNdjsonBatches<DiffFileResponse>(stream, 'POST /api/pfs_v2.API/DiffFile');
+  }
+
+  /** Every file and directory under `file` (recursively, in path order), in batches like diffFile. */
+  async *walkFile(file: File): AsyncGenerator<FileInfo[]> {
+    const stream = await this.http.stream({ method: 'POST', path: `${API}/WalkFile`, body: { file } });
+    yield* readNdjsonBatches<FileInfo>(stream, 'POST /api/pfs_v2.API/WalkFile');
+  }
+
+  /** The commits of a branch from its head back to its first (ListCommit `to` the branch): ancestry, not creation branch. */
+  async *listBranchCommits(branch: Branch, signal?: AbortSignal): AsyncGenerator<CommitInfo> {
+    const body = { repo: branch.repo, to: { repo: branch.repo, branch }, all: true };
+    const stream = await this.http.stream({ method: 'POST', path: `${API}/ListCommit`, body, signal });
+    yield* readNdjsonResults<CommitInfo>(stream, 'POST /api/pfs_v2.API/ListCommit');
   }
 
   /**

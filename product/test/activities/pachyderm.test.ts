@@ -11,6 +11,8 @@ import * as tar from 'tar-stream';
 import yaml from 'js-yaml';
 import { createActivities } from '../../activities';
 import { readNdjsonBatches } from '../../activities/http/ndjson';
+import { DeterminedClient } from '../../activities/determined/client';
+import { ensureModel } from '../../activities/model-registry';
 import type { ModelVersionRef, PublishModelInput, RepoRef } from '../../common/types';
 import { PachdRestClient, putFiles } from '@continuous-training/emulators/pachyderm';
 import { expectFailure, mockEnv, PACH_TOKEN, run, startHarness, waitFor, type Harness } from './helpers';
@@ -141,6 +143,11 @@ describe('diffCommit', () => {
 describe('publishModel and readModelInfo', () => {
   async function registeredVersion(files: Record<string, number>, version: number): Promise<ModelVersionRef> {
     const res = await axios.post<{ experimentId: number; checkpointUuid: string }>(`${h.determined!.url}/__emulator/checkpoints`, { files, metric: 0.25 });
+    // Registered for real: readModelInfo checks the model info against the registry.
+    const determined = new DeterminedClient(h.config);
+    await ensureModel(determined, { modelName: 'images', pipelineName: 'images-model', inputRepo: data });
+    const { modelVersion } = await determined.postModelVersion({ modelName: 'images', checkpointUuid: res.data.checkpointUuid, name: 'c'.repeat(32) });
+    expect(modelVersion.version).toBe(version);
     return {
       modelName: 'images',
       version,

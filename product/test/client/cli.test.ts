@@ -8,6 +8,7 @@ import { Worker } from '@temporalio/worker';
 import { createLocalEnv } from '../helpers/temporal';
 import { createFakeActivities, createFakeWorld } from '../helpers/fake-activities';
 import { repositoryWorkflowId, trainingWorkflowId } from '../../common/ids';
+import { putFiles, startPachydermEmulator, type PachydermEmulator } from '@continuous-training/emulators/pachyderm';
 
 const root = path.join(__dirname, '..', '..');
 const tsx = path.join(root, '..', 'node_modules', '.bin', 'tsx'); // hoisted to the workspace root
@@ -62,11 +63,16 @@ test('Temporal unreachable: exit code 1 and one line naming the address', async 
 
 describe('against a dev server', () => {
   let env: TestWorkflowEnvironment;
+  // `ct trigger` checks with pachd that the commit is on the pipeline's branch.
+  let pachd: PachydermEmulator;
+  let commit: string;
   beforeAll(async () => {
-    env = await createLocalEnv();
+    [env, pachd] = await Promise.all([createLocalEnv(), startPachydermEmulator({ stateDir: path.join(dir, 'pachd'), log: null })]);
+    commit = await putFiles({ url: pachd.url }, 'shapes', 'master', { '/a.txt': 'a' });
   });
   afterAll(async () => {
     await env?.teardown();
+    await pachd?.close();
   });
 
   test('trigger (with its answer), status, list, cancel, retry', async () => {
@@ -81,7 +87,7 @@ describe('against a dev server', () => {
       maxHeartbeatThrottleInterval: '200ms', // cancellation arrives with the next heartbeat
     });
     await worker.runUntil(async () => {
-      const trigger = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', 'abc123', '--json'], { TEMPORAL_ADDRESS: address });
+      const trigger = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', commit, '--json'], { TEMPORAL_ADDRESS: address, PACHD_URL: pachd.url });
       expect(trigger.code).toBe(0);
       const repoId = repositoryWorkflowId({ project: 'default', repo: 'shapes', branch: 'master' });
       expect(JSON.parse(trigger.stdout)).toEqual({ workflowId: repoId, commit: 'abc123', status: 'accepted', position: 1 });
@@ -91,7 +97,7 @@ describe('against a dev server', () => {
       expect(bad.code).toBe(1);
       expect(JSON.parse(bad.stdout)).toMatchObject({ status: 'rejected', reason: expect.stringContaining('is not a commit id') });
 
-      const trainingId = trainingWorkflowId('shapes', 'abc123');
+      const trainingId = trainingWorkflowId('shapes', commit);
       let status: { state: string; status: { step: string | null; experiment: unknown } } | undefined;
       for (let i = 0; i < 100; i++) {
         const r = await ct(['status', trainingId, '--json'], { TEMPORAL_ADDRESS: address });
@@ -108,7 +114,7 @@ describe('against a dev server', () => {
       // Visibility is eventually consistent: retry until the search attributes are indexed.
       let listed: { workflowId: string; status: string }[] = [];
       for (let i = 0; i < 50 && !listed.some((r) => r.workflowId === trainingId); i++) {
-        listed = JSON.parse((await ct(['list', '--repo', 'shapes', '--commit', 'abc123', '--json'], { TEMPORAL_ADDRESS: address })).stdout);
+        listed = JSON.parse((await ct(['list', '--repo', 'shapes', '--commit', commit, '--json'], { TEMPORAL_ADDRESS: address })).stdout);
         await new Promise((res) => setTimeout(res, 200));
       }
       expect(listed).toEqual([expect.objectContaining({ workflowId: trainingId, status: 'RUNNING' })]);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parsePipelinesConfig, loadPipelinesConfig, PipelinesConfigError } from '../../client/pipelines-config';
+import { deploymentQueueWorkflowId, deploymentWorkflowId, repositoryWorkflowId, trainingWorkflowId } from '../../common/ids';
 
 const example = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'config', 'pipelines.example.yaml'), 'utf8');
 
@@ -75,7 +76,34 @@ test('duplicate pipelines are refused', () => {
   expect(doc).toHaveLength(1);
   const twice = example.replace('pipelines:\n', 'pipelines:\n') + example.split('pipelines:\n')[1];
   const problems = problemsOf(twice);
-  expect(problems).toEqual(expect.arrayContaining(['$.pipelines[1]: same name as $.pipelines[0]', '$.pipelines[1]: same deployment as $.pipelines[0]']));
+  expect(problems).toEqual(expect.arrayContaining(['$.pipelines[1]: same name as $.pipelines[0]', '$.pipelines[1]: same deployment (deployer workflow) as $.pipelines[0]']));
+});
+
+test('pipelines whose names joined with "-" would coincide get workflow ids of their own (issue 19)', () => {
+  const [one] = parsePipelinesConfig(example);
+  const a = { ...one, input: { ...one.input, repo: 'img-a', branch: 'master' }, deployment: { ...one.deployment, namespace: 'team-a', name: 'x' } };
+  const b = { ...one, input: { ...one.input, repo: 'img', branch: 'a-master' }, deployment: { ...one.deployment, namespace: 'team', name: 'a-x' } };
+  expect(repositoryWorkflowId(a.input)).not.toBe(repositoryWorkflowId(b.input));
+  expect(deploymentQueueWorkflowId(a.deployment.namespace, a.deployment.name)).not.toBe(deploymentQueueWorkflowId(b.deployment.namespace, b.deployment.name));
+  expect(trainingWorkflowId('m-a', 'c')).not.toBe(trainingWorkflowId('m', 'a-c'));
+  expect(trainingWorkflowId('my model', 'c')).not.toBe(trainingWorkflowId('my_model', 'c'));
+  expect(deploymentWorkflowId('team-a', 'x', 'c')).not.toBe(deploymentWorkflowId('team', 'a-x', 'c'));
+  // Ids joined with "-" (as they were) coincide: the check above can fail.
+  const joined = (...parts: string[]) => parts.join('-');
+  expect(joined(a.input.repo, a.input.branch)).toBe(joined(b.input.repo, b.input.branch));
+  expect(joined('team-a', 'x')).toBe(joined('team', 'a-x'));
+  // Usual names stay readable.
+  expect(repositoryWorkflowId(a.input)).toBe('ct-repo-default/img-a@master');
+  expect(repositoryWorkflowId({ ...a.input, repo: 'a/b@c%' })).toBe('ct-repo-default/a%2Fb%40c%25@master');
+});
+
+test('two pipelines that would share a repository or deployer workflow are refused', () => {
+  const body = example.split('pipelines:\n')[1];
+  const twice = `pipelines:\n${body}${body.replace(/name: (\S+)\n/, 'name: $1-second\n').replace(/repo: (\S+)-model/, 'repo: other-model')}`;
+  const problems = problemsOf(twice);
+  expect(problems).toContain('$.pipelines[1]: same input repo and branch (repository workflow) as $.pipelines[0]');
+  expect(problems).toContain('$.pipelines[1]: same deployment (deployer workflow) as $.pipelines[0]');
+  expect(problems).not.toContain('$.pipelines[1]: same name as $.pipelines[0]');
 });
 
 test('malformed YAML, an empty document and a missing file get clear errors', () => {

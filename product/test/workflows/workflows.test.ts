@@ -141,16 +141,21 @@ test('the promotion gate (off by default) deploys only a version whose metric be
       args: [{ deployment: pipeline.deployment, output: pipeline.output, outputCommit, reason: 'cascade' }],
     });
   await withWorker(world, async (taskQueue) => {
-    for (const commit of ['g1', 'g2', 'g3']) {
+    for (const commit of ['g1', 'g2', 'g3', 'g4']) {
       await t.env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `gate-train-${commit}-${t.n}`, args: [{ pipeline, commit }] });
     }
     world.outputCommits[1].info.metric = 0.1; // version 2 is worse than version 1 (0.5)
+    world.outputCommits[3].info.metric = null; // version 4 has no metric: never better (issue 19)
     expect(await deploy(taskQueue, 'out1')).toMatchObject({ status: 'deployed' });
     expect(await deploy(taskQueue, 'out2')).toMatchObject({
       status: 'skipped',
       reason: 'promotion gate: accuracy 0.1 does not beat the deployed version\'s 0.5',
     });
     expect(await deploy(taskQueue, 'out3')).toMatchObject({ status: 'deployed' });
+    expect(await deploy(taskQueue, 'out4')).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/^promotion gate: \S+ version 4 has no accuracy to compare with the deployed version's 0\.52$/),
+    });
   });
   expect(world.calls.filter((c) => c.startsWith('deployModel'))).toEqual(['deployModel:1', 'deployModel:3']);
 });

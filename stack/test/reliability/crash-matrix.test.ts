@@ -55,7 +55,7 @@ interface Target {
 const sd = (p: PipelineSpec) => `^/seldon-deploy/api/v1alpha1/namespaces/${p.deployment.namespace}/seldondeployments`;
 const TARGETS: Target[] = [
   { activity: 'lookupModel', workflow: 'training', local: true, hold: { system: 'det', rule: () => ({ method: 'POST', path: /^\/api\/v1\/models$/, phase: 'response' }) } },
-  { activity: 'diffCommit', workflow: 'training', hold: { system: 'pachd', rule: () => ({ method: 'POST', path: /DiffFile$/, phase: 'response' }) } },
+  { activity: 'diffCommit', workflow: 'training', hold: { system: 'pachd', rule: () => ({ method: 'POST', path: /(DiffFile|WalkFile)$/, phase: 'response' }) } }, // a first training walks the whole tree
   { activity: 'fetchExperiment', workflow: 'training', hold: 'git' },
   { activity: 'submitExperiment', workflow: 'training', hold: { system: 'det', rule: () => ({ method: 'POST', path: /^\/api\/v1\/experiments$/, phase: 'response' }) } },
   { activity: 'waitForExperiment', workflow: 'training', hold: { system: 'det', rule: () => ({ method: 'GET', path: /^\/api\/v1\/experiments\/\d+$/, phase: 'request' }), afterStart: true } },
