@@ -8,6 +8,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  isCancellation,
   defineQuery,
   setHandler,
   upsertMemo,
@@ -155,7 +156,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
     await CancellationScope.nonCancellable(() =>
       steps.run('stop-experiment', () => cleanup.stopRunExperiments(run), (r) => (r.killed.length ? `killed experiment ${r.killed.join(', ')}` : 'none running')),
     );
-    steps.finish(err instanceof DeadlineExpired ? 'timed out' : 'failed');
+    steps.finish(err instanceof DeadlineExpired ? 'timed out' : isCancellation(err) ? 'cancelled' : 'failed');
     if (err instanceof DeadlineExpired) {
       const which = experimentId !== null ? `experiment ${experimentId}` : 'the experiment (not yet submitted)';
       throw ApplicationFailure.create({

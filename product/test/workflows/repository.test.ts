@@ -253,17 +253,18 @@ describe('control, answers and configuration of the long-lived workflows', () =>
     const pipeline = testPipeline({ input: { project: 'default', repo: `config-${t.n}`, branch: 'master' } });
     const changed = { ...pipeline, modelName: `${pipeline.modelName}-v2` };
     await withWorker(world, async (taskQueue) => {
-      const { workflowId } = await triggerCommit(t.env.client, taskQueue, pipeline, 'k1');
+      const { workflowId } = await triggerCommit(t.env.client, taskQueue, pipeline, 'cfg1');
       await waitFor(async () => world.experiments.length === 1);
       const report = await applyConfig(t.env.client, taskQueue, [changed], { stopRemoved: false });
       expect(report.updated).toEqual([{ workflowId, revision: specRevision(changed), previous: specRevision(pipeline) }]);
-      await triggerCommit(t.env.client, taskQueue, pipeline, 'k2');
+      await triggerCommit(t.env.client, taskQueue, pipeline, 'cfg2');
       world.holdExperiments = false;
       await waitFor(async () => (await statusOf(workflowId)).processed === 2);
       const memo = async (id: string) => (await t.env.client.workflow.getHandle(id).describe()).memo;
-      // k1 kept the spec it started with; k2 ran with the new one.
-      expect(await memo(trainingWorkflowId(pipeline.modelName, 'k1'))).toEqual({ specRevision: specRevision(pipeline) });
-      expect(await memo(trainingWorkflowId(changed.modelName, 'k2'))).toEqual({ specRevision: specRevision(changed) });
+      // cfg1 kept the spec it started with; cfg2 ran with the new one (training ids are per model and commit:
+      // these commits are used by no other test of this file).
+      expect(await memo(trainingWorkflowId(pipeline.modelName, 'cfg1'))).toEqual({ specRevision: specRevision(pipeline) });
+      expect(await memo(trainingWorkflowId(changed.modelName, 'cfg2'))).toEqual({ specRevision: specRevision(changed) });
       // A spec for another input repository is refused by the validator.
       const other = { ...pipeline, input: { ...pipeline.input, repo: 'elsewhere' } };
       await expect(

@@ -144,6 +144,19 @@ describe('cancelling a training', () => {
   }, 180_000);
 });
 
+test('terminating the repository workflow during the wait cancels its training (REQUEST_CANCEL): no experiment left active', async () => {
+  const pipeline = uniquePipeline(tb.stack, `terminate-parent-${++n}`);
+  const commit = await commitData(tb.stack, pipeline, 1);
+  const reached = proxies.det.arm({ method: 'GET', path: /^\/api\/v1\/experiments\/\d+$/, phase: 'request', skip: 1 });
+  const { workflowId: repoId } = await triggerCommit(tb.client, taskQueue, pipeline, commit);
+  await reached;
+  await tb.client.workflow.getHandle(repoId).terminate('operator terminated the pipeline');
+  setTimeout(() => proxies.det.releaseHeld(), 500);
+  expect(await closedStatus(tb.client, trainingWorkflowId(pipeline.modelName, commit))).toBe('CANCELLED');
+  expect(await activeExperiments(pipeline)).toEqual([]);
+  expect((await reader.read(pipeline)).experiments).toHaveLength(1);
+}, 180_000);
+
 type DeploymentCell = { name: string; reach: (p: PipelineSpec) => Promise<void>; release: () => void };
 const DEPLOYMENT_CELLS: DeploymentCell[] = [
   { name: 'during deployModel (the update applied, answer not yet received)', reach: (p) => proxies.seldon.arm({ method: 'PUT', path: new RegExp(`${sd(p)}/${p.deployment.name}$`), phase: 'response' }), release: () => proxies.seldon.releaseHeld() },
