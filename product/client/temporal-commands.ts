@@ -9,6 +9,14 @@ import { findPipeline, loadPipelinesConfig } from './pipelines-config';
 import { connectTemporal } from './connect';
 import { NotFoundError, UsageError, need, out, type Options } from './cli-support';
 import type { StreamState } from './watcher';
+import { isCommitId } from '../workflows/commit-queue';
+import type { RepoRef } from '../common/pipeline';
+
+/** Refuses (exit 2 or 3) a commit that is not on the branch the pipeline follows (commit-on-branch.ts). */
+async function requireOnBranch(at: RepoRef, commit: string, what: string): Promise<void> {
+  const [{ requireCommitOnBranch }, { connectPachd }] = await Promise.all([import('./commit-on-branch'), import('./connect-pachd')]);
+  await requireCommitOnBranch(connectPachd(), at, commit, what);
+}
 
 export async function runTemporalCommand(command: string, rest: string[], values: Options, configured: PipelineSpec[]): Promise<number> {
   const json = !!values.json;
@@ -41,9 +49,8 @@ export async function runTemporalCommand(command: string, rest: string[], values
         case 'retry': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
           const commit = need(values, 'commit');
-          const { requireCommitOnBranch } = await import('./commit-on-branch');
-          const { connectPachd } = await import('./connect-pachd');
-          await requireCommitOnBranch(connectPachd(), pipeline.input, commit, 'the input');
+          // A commit id must be on the pipeline's branch; anything else is the workflow's to reject, with its reason.
+          if (isCommitId(commit)) await requireOnBranch(pipeline.input, commit, 'the input');
           const retry = command === 'retry' || !!values.retry;
           if (retry) await checkRetryable(pipeline, commit);
           const { describeAnswer, triggerCommit } = await import('./signals');
@@ -54,9 +61,8 @@ export async function runTemporalCommand(command: string, rest: string[], values
         }
         case 'deploy': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
-          const { requireCommitOnBranch } = await import('./commit-on-branch');
-          const { connectPachd } = await import('./connect-pachd');
-          await requireCommitOnBranch(connectPachd(), pipeline.output, need(values, 'output-commit'), 'the output');
+          const outputCommit = need(values, 'output-commit');
+          if (isCommitId(outputCommit)) await requireOnBranch(pipeline.output, outputCommit, 'the output');
           const { describeAnswer, requestDeploy } = await import('./signals');
           const { workflowId, answer } = await requestDeploy(client, config.taskQueue, pipeline, need(values, 'output-commit'), 'manual');
           out(json, { workflowId, outputCommit: values['output-commit'], ...answer }, `${values['output-commit']} → ${workflowId}: ${describeAnswer(answer)}`);

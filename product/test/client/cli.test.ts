@@ -90,10 +90,10 @@ describe('against a dev server', () => {
       const trigger = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', commit, '--json'], { TEMPORAL_ADDRESS: address, PACHD_URL: pachd.url });
       expect(trigger.code).toBe(0);
       const repoId = repositoryWorkflowId({ project: 'default', repo: 'shapes', branch: 'master' });
-      expect(JSON.parse(trigger.stdout)).toEqual({ workflowId: repoId, commit: 'abc123', status: 'accepted', position: 1 });
-      const again = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', 'abc123'], { TEMPORAL_ADDRESS: address });
-      expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/^abc123 → ct-repo-.*: already queued/) });
-      const bad = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', 'not/a-commit', '--json'], { TEMPORAL_ADDRESS: address });
+      expect(JSON.parse(trigger.stdout)).toEqual({ workflowId: repoId, commit, status: 'accepted', position: 1 });
+      const again = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', commit], { TEMPORAL_ADDRESS: address, PACHD_URL: pachd.url });
+      expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^${commit} → ct-repo-.*: already queued`)) });
+      const bad = await ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', 'not/a-commit', '--json'], { TEMPORAL_ADDRESS: address, PACHD_URL: pachd.url });
       expect(bad.code).toBe(1);
       expect(JSON.parse(bad.stdout)).toMatchObject({ status: 'rejected', reason: expect.stringContaining('is not a commit id') });
 
@@ -127,7 +127,7 @@ describe('against a dev server', () => {
 
       // The cancelled training is retried by hand, with a new experiment; a running or completed one is not.
       world.holdExperiments = false;
-      const retry = await ct(['retry', '--config', config, '--pipeline', 'shapes', '--commit', 'abc123', '--json'], { TEMPORAL_ADDRESS: address });
+      const retry = await ct(['retry', '--config', config, '--pipeline', 'shapes', '--commit', commit, '--json'], { TEMPORAL_ADDRESS: address, PACHD_URL: pachd.url });
       expect(retry.code).toBe(0);
       expect(JSON.parse(retry.stdout)).toMatchObject({ status: 'accepted' });
       await env.client.workflow.getHandle(trainingId).result();
@@ -135,7 +135,7 @@ describe('against a dev server', () => {
         [1, 'CANCELED'],
         [2, 'COMPLETED'],
       ]);
-      const refused = await ct(['retry', '--config', config, '--pipeline', 'shapes', '--commit', 'abc123'], { TEMPORAL_ADDRESS: address });
+      const refused = await ct(['retry', '--config', config, '--pipeline', 'shapes', '--commit', commit], { TEMPORAL_ADDRESS: address, PACHD_URL: pachd.url });
       expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/is COMPLETED: only a failed, timed-out or cancelled training is retried$/) });
       await env.client.workflow.getHandle(repoId).terminate('test done');
     });

@@ -109,7 +109,7 @@ test('readyTimeout bounds the rollout: a deployment never Available is rolled ba
       workflowId: `ready-timeout-${t.n}`,
       args: [{ deployment: pipeline.deployment, output: pipeline.output, outputCommit: 'out2', reason: 'cascade' }],
     });
-    await until(() => world.calls.includes('waitForDeploymentReady:2'));
+    await until(() => world.calls.some((c) => c.startsWith('waitForDeploymentReady:2@')));
     // The rollback's own wait may not hang either: it is released once the rollback began.
     await until(() => world.calls.filter((c) => c.startsWith('deployModel')).length === 3);
     world.holdReady = false;
@@ -121,7 +121,7 @@ test('readyTimeout bounds the rollout: a deployment never Available is rolled ba
 });
 
 test.each<Case>([
-  ['wait-ready', (w: FakeWorld) => (w.holdReady = true), (w: FakeWorld) => w.calls.includes('waitForDeploymentReady:2')],
+  ['wait-ready', (w: FakeWorld) => (w.holdReady = true), (w: FakeWorld) => w.calls.some((c) => c.startsWith('waitForDeploymentReady:2@'))],
   ['the detectors', (w: FakeWorld) => (w.holdDetectors = true), (w: FakeWorld) => w.calls.some((c) => c.startsWith('replaceDetector'))],
 ])('a rollout cancelled during %s is rolled back to what served before and ends cancelled', async (_when, arrange, reached) => {
   const world = createFakeWorld();

@@ -290,7 +290,7 @@ describe('control, answers and configuration of the long-lived workflows', () =>
       await waitFor(async () => (await deployer.query(deployerStatusQuery)).processed === 1);
       world.holdReady = true;
       await requestDeploy(t.env.client, taskQueue, pipeline, 'out2', 'cascade');
-      await waitFor(async () => world.calls.includes('waitForDeploymentReady:2'));
+      await waitFor(async () => world.calls.some((c) => c.startsWith('waitForDeploymentReady:2@')));
       await deployer.signal(pauseSignal);
       expect((await requestDeploy(t.env.client, taskQueue, pipeline, 'out3', 'cascade')).answer).toEqual({ status: 'accepted', position: 1 });
       await t.env.client.workflow.getHandle(deploymentWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name, 'out2')).cancel();
