@@ -157,7 +157,8 @@ async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCo
       if (commit === cursor) skipping = false;
       continue;
     }
-    const answer = await follow.forward(commit);
+    // An update waits for a worker to answer: stopping the watcher must not wait for one.
+    const answer = await opts.client.connection.withAbortSignal(opts.signal, () => follow.forward(commit));
     counts[answer.status] = (counts[answer.status] ?? 0) + 1;
     opts.log('watch.answer', {
       what: follow.what,

@@ -246,7 +246,7 @@ test('2. ct trigger refuses a commit of another branch; a watcher whose cursor i
     expect(warning).toContain(`"lastAccepted":"${d1}"`);
     expect(warning).toContain(`"resumeAfter":"${m1}"`);
     // m1 was not forwarded again: the watcher resumed after it.
-    expect(log.filter((l) => l.startsWith('watch.signal') && l.includes(`"what":"training"`)).map((l) => /"commit":"(\w+)"/.exec(l)?.[1])).toEqual([m2]);
+    expect(log.filter((l) => l.startsWith('watch.answer') && l.includes(`"what":"training"`)).map((l) => /"commit":"(\w+)"/.exec(l)?.[1])).toEqual([m2]);
   } finally {
     abort.abort();
     await watching;
