@@ -101,7 +101,7 @@ type TrainingCell = {
 const hold = (proxy: () => InterceptProxy, rule: HoldRule) => () => proxy().arm(rule);
 
 const TRAINING_CELLS: TrainingCell[] = [
-  { name: 'before submit (diffCommit in flight)', reach: hold(() => proxies.pachd, { method: 'POST', path: /DiffFile$/, phase: 'response' }), release: () => proxies.pachd.releaseHeld(), experiment: false },
+  { name: 'before submit (diffCommit in flight)', reach: hold(() => proxies.pachd, { method: 'POST', path: /(DiffFile|WalkFile)$/, phase: 'response' }), release: () => proxies.pachd.releaseHeld(), experiment: false }, // a first training walks the whole tree
   { name: 'during submitExperiment (created, answer not yet received)', reach: hold(() => proxies.det, { method: 'POST', path: /^\/api\/v1\/experiments$/, phase: 'response' }), release: () => proxies.det.releaseHeld(), experiment: true },
   { name: 'during the wait (a poll in flight)', reach: hold(() => proxies.det, { method: 'GET', path: /^\/api\/v1\/experiments\/\d+$/, phase: 'request', skip: 1 }), release: () => proxies.det.releaseHeld(), experiment: true },
   {
