@@ -392,8 +392,8 @@ describeWithTools('the Helm chart', () => {
     expect(r.stderr).toContain(message);
   });
 
-  test('deploy/pachyderm/*.json use the chart image and its envconfig Secret, mount path, profile and task queue', () => {
-    const objects = render(['--set', 'temporal.envconfig.secretName=ct-temporal']);
+  test('deploy/pachyderm/*.json use the chart image and its envconfig Secret, mount path, profile, task queue, pachd and token Secret', () => {
+    const objects = render(['--set', 'temporal.envconfig.secretName=ct-temporal', '--set', 'pachyderm.tokenSecretName=ct-pachyderm']);
     const pod = deployment(objects, 'worker');
     const worker = pod.containers[0];
     const mount = worker.volumeMounts.find((m) => pod.volumes.find((v) => v.name === m.name)?.secret?.secretName === 'ct-temporal')!;
@@ -402,8 +402,17 @@ describeWithTools('the Helm chart', () => {
     for (const file of ['training-trigger.json', 'deployment-trigger.json']) {
       const spec = JSON.parse(read(`deploy/pachyderm/${file}`)) as { transform: { image: string; env: Record<string, string>; secrets: Obj[] } };
       expect(spec.transform.image).toBe(worker.image);
-      expect(spec.transform.env).toEqual({ TEMPORAL_CONFIG_FILE: env.TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE: env.TEMPORAL_PROFILE, CT_TASK_QUEUE: env.CT_TASK_QUEUE });
-      expect(spec.transform.secrets).toEqual([{ name: 'ct-temporal', mountPath: mount.mountPath }]);
+      expect(spec.transform.env).toEqual({
+        TEMPORAL_CONFIG_FILE: env.TEMPORAL_CONFIG_FILE,
+        TEMPORAL_PROFILE: env.TEMPORAL_PROFILE,
+        CT_TASK_QUEUE: env.CT_TASK_QUEUE,
+        PACHD_URL: env.PACHD_URL,
+      });
+      const token = worker.env.find((e) => e.name === 'PACHD_TOKEN')?.valueFrom?.secretKeyRef;
+      expect(spec.transform.secrets).toEqual([
+        { name: 'ct-temporal', mountPath: mount.mountPath },
+        { name: token?.name, key: token?.key, envVar: 'PACHD_TOKEN' },
+      ]);
     }
   });
 });

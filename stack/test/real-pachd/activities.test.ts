@@ -11,6 +11,8 @@ import { createActivities } from 'continuous-training/activities';
 import { createAgents } from 'continuous-training/activities/http/client';
 import { PachydermClient } from 'continuous-training/activities/pachyderm/client';
 import { repoOf } from 'continuous-training/activities/pachyderm/types';
+import { DeterminedClient } from 'continuous-training/activities/determined/client';
+import { ensureModel } from 'continuous-training/activities/model-registry';
 import type { ConnectionsConfig } from 'continuous-training/activities';
 import type { ModelVersionRef, PublishModelInput, RepoRef } from 'continuous-training/common/types';
 import { expectFailure, mockEnv, run, testConfig, waitFor, DET_PASSWORD } from 'continuous-training/test/activities/helpers';
@@ -133,6 +135,11 @@ describeRealPachd('the Pachyderm activities against real pachd', () => {
   describe('publishModel and readModelInfo', () => {
     async function registeredVersion(files: Record<string, number>, version: number): Promise<ModelVersionRef> {
       const res = await axios.post<{ experimentId: number; checkpointUuid: string }>(`${determined.url}/__emulator/checkpoints`, { files, metric: 0.25 });
+      // Registered for real: readModelInfo checks the model info against the registry.
+      const registry = new DeterminedClient(config);
+      await ensureModel(registry, { modelName: 'images', pipelineName: 'images-model', inputRepo: data });
+      const { modelVersion } = await registry.postModelVersion({ modelName: 'images', checkpointUuid: res.data.checkpointUuid, name: 'c'.repeat(32) });
+      expect(modelVersion.version).toBe(version);
       return {
         modelName: 'images',
         version,

@@ -85,7 +85,7 @@ describeRealPachd('the commit watcher against real pachd', () => {
       expect(await accepted()).toEqual([c1, c2, c3, c4]);
       // One training per commit: the replays after each reconnect sent nothing twice.
       expect(world.experiments.map((e) => e.commit)).toEqual([c1, c2, c3, c4]);
-      expect(events.filter((e) => e.startsWith('watch.signal') && e.includes('"training"'))).toHaveLength(4);
+      expect(events.filter((e) => e.startsWith('watch.answer') && e.includes('"training"'))).toHaveLength(4);
       // The restart broke the training stream, and the second watcher subscribed again by itself.
       const training = (event: string) => events.filter((e) => e.startsWith(event) && e.includes('"training"'));
       expect(training('watch.error').length).toBeGreaterThanOrEqual(1);
