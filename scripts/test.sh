@@ -30,7 +30,9 @@ fi
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 status=0
-npx jest --runInBand --json --outputFile="$results" "$@" || status=$?
+# One test file at a time by default; CT_JEST_WORKERS=N runs N files at once.
+if [[ -n "${CT_JEST_WORKERS:-}" ]]; then workers=(--maxWorkers="$CT_JEST_WORKERS"); else workers=(--runInBand); fi
+npx jest "${workers[@]}" --json --outputFile="$results" "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   // Tests skipped where their prerequisites are missing (no Python, no browser); jest reports test.skip as "pending".

@@ -2,12 +2,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createLocalEnv } from '../helpers/temporal';
 import { createFakeActivities, createFakeWorld } from '../helpers/fake-activities';
-import { repositoryWorkflowId, trainingWorkflowId } from '../../common/ids';
+import { deploymentQueueWorkflowId, repositoryWorkflowId, trainingWorkflowId } from '../../common/ids';
+import { deployerStatusQuery, deployerWorkflow, repositoryStatusQuery } from '../../workflows';
+import { deployerSpec } from '../../client/signals';
+import { loadPipelinesConfig } from '../../client/pipelines-config';
 import { putFiles, startPachydermEmulator, type PachydermEmulator } from '@continuous-training/emulators/pachyderm';
 
 const root = path.join(__dirname, '..', '..');
@@ -140,4 +143,63 @@ describe('against a dev server', () => {
       await env.client.workflow.getHandle(repoId).terminate('test done');
     });
   });
+
+  test('ct watch applies a changed pipelines file to the running repository workflow, and pause/resume --deployment reach the deployer', async () => {
+    const world = createFakeWorld();
+    const taskQueue = 'cli-watch';
+    const file = path.join(dir, 'watched.yaml');
+    // A pipeline of its own (input repo "watched"), so nothing of the other tests is in its way.
+    const text = fs.readFileSync(config, 'utf8').replace('name: shapes\n', 'name: watched\n').replace('repo: shapes, branch', 'repo: watched, branch');
+    fs.writeFileSync(file, text);
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities: createFakeActivities(world) });
+    await worker.runUntil(async () => {
+      const c1 = await putFiles({ url: pachd.url }, 'watched', 'master', { '/a.txt': 'a' });
+      const watcher = spawn(tsx, [path.join(root, 'client', 'cli.ts'), 'watch', '--config', file], {
+        env: { ...process.env, TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: taskQueue, PACHD_URL: pachd.url },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let logs = '';
+      watcher.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+      const exited = new Promise<number | null>((resolve) => watcher.on('exit', (code) => resolve(code)));
+      const repo = env.client.workflow.getHandle(repositoryWorkflowId({ project: 'default', repo: 'watched', branch: 'master' }));
+      const status = () => repo.query(repositoryStatusQuery);
+      try {
+        await until(async () => (await status().catch(() => null))?.processed === 1, () => logs);
+        const before = (await status()).specRevision;
+        expect(before).toMatch(/\w+/);
+        expect(world.experiments.map((e) => e.commit)).toEqual([c1]);
+
+        // The file changes while the watcher runs: the running workflow gets the new spec by its Update.
+        fs.writeFileSync(file, text.replace('timeout: 24h', 'timeout: 12h'));
+        await until(async () => (await status()).specRevision !== before, () => logs);
+        expect(logs).toMatch(/"event":"watch.config"/);
+
+        // pause --deployment holds the deployer (started by the watcher's deployment stream when it exists).
+        const deployerId = deploymentQueueWorkflowId('seldon', 'shapes-deploy');
+        const [pipeline] = loadPipelinesConfig(file);
+        await env.client.workflow.start(deployerWorkflow, { taskQueue, workflowId: deployerId, args: [deployerSpec(pipeline)] });
+        const paused = await ct(['pause', '--deployment', '--config', file, '--pipeline', 'watched', '--json'], { TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: taskQueue });
+        expect(paused).toMatchObject({ code: 0 });
+        expect(JSON.parse(paused.stdout)).toEqual({ workflowId: deployerId, paused: true });
+        expect((await env.client.workflow.getHandle(deployerId).query(deployerStatusQuery)).paused).toBe(true);
+        const resumed = await ct(['resume', '--deployment', '--config', file, '--pipeline', 'watched'], { TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: taskQueue });
+        expect(resumed.code).toBe(0);
+        expect((await env.client.workflow.getHandle(deployerId).query(deployerStatusQuery)).paused).toBe(false);
+        await env.client.workflow.getHandle(deployerId).terminate('test done');
+      } finally {
+        watcher.kill('SIGTERM');
+      }
+      expect(await exited).toBe(0);
+      await repo.terminate('test done');
+    });
+  });
 });
+
+/** Waits until `check` holds (bounded); says what the watcher logged when it does not. */
+async function until(check: () => Promise<boolean>, logs: () => string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`condition not reached; the watcher logged:\n${logs().slice(-3000)}`);
+}
