@@ -7,10 +7,10 @@
 // Then the real worker publishes the same size end to end: a commit is trained by the simulated Determined,
 // whose checkpoint is padded to the size (outcome rule checkpointBytes), and published by the training
 // workflow, while the worker's RSS is sampled from /proc: worker/main.ts with tsx (`npm run worker`), with
-// and without a prebuilt workflow bundle, and the compiled worker of `npm run build:worker` on plain node,
+// and without a prebuilt workflow bundle, and the compiled worker of `npm run build` on plain node,
 // with and without the node flags of `npm run worker:compiled` (the Docker image's command).
 //
-//   npm run build:worker && npx tsx bench/publish-checkpoint.ts [sizeMiB=1024] [reps=2]
+//   npm run build && npx tsx bench/publish-checkpoint.ts [sizeMiB=1024] [reps=2]
 //   (writes its section of bench/RESULTS.md)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -107,9 +107,9 @@ async function main(): Promise<void> {
     await Promise.all([pachd.close(), determined.close()]); // the real-worker runs start their own
     const workerRows: string[] = [];
     const workerPeaks: number[] = [];
-    // The compiled variant needs `npm run build:worker` (build/worker/main.js and build/workflow-bundle.js).
+    // The compiled variant needs `npm run build` (product/build/worker/main.js and product/build/workflow-bundle.js).
     const { compiledWorker } = await import('./lib/harness');
-    const scripts = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const scripts = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'product', 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     const nodeFlags = scripts['worker:compiled'].split(' ').filter((a) => a.startsWith('--')).join(' ');
     const bundle = path.join(path.dirname(compiledWorker), '..', 'workflow-bundle.js');
     const variants: WorkerVariant[] = [
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       { label: 'build/worker/main.js on plain node, prebuilt bundle', compiled: true, bundle },
       { label: `the same with \`${nodeFlags}\`: \`npm run worker:compiled\`, the Docker image`, compiled: true, bundle, nodeOptions: nodeFlags },
     ];
-    if (!fs.existsSync(compiledWorker) || !fs.existsSync(bundle)) throw new Error('run `npm run build:worker` first: the compiled worker and its bundle are measured too');
+    if (!fs.existsSync(compiledWorker) || !fs.existsSync(bundle)) throw new Error('run `npm run build` first: the compiled worker and its bundle are measured too');
     for (const variant of variants) {
       const w = await realWorkerRun(sizeMiB, variant);
       console.log(`${variant.label}: at rest ${fmt(w.restMiB)} MiB, peak ${fmt(w.peakMiB)} MiB, publishModel ${fmt(w.publishSeconds, 1)} s`);
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     const report = [
       '## Publishing a checkpoint: throughput and worker memory',
       '',
-      `Command: \`npm run build:worker && npx tsx bench/publish-checkpoint.ts ${sizeMiB} ${reps}\`. ${machineLine(m, loadBefore, loadAverage())}`,
+      `Command: \`npm run build && npx tsx bench/publish-checkpoint.ts ${sizeMiB} ${reps}\`. ${machineLine(m, loadBefore, loadAverage())}`,
       '',
       `A checkpoint of ${sizeMiB} MiB (one ${sizeMiB} MiB file plus metadata.json) in the Determined emulator, served as a tar`,
       'stream by `GET /checkpoints/{uuid}`, written into the Pachyderm emulator by one ModifyFile NDJSON upload. Each run is its',

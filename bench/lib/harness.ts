@@ -311,7 +311,7 @@ export interface WorkerChild {
   exited: Promise<void>;
 }
 
-/** The compiled worker of `npm run build:worker`, run by plain node as in production. */
+/** The compiled worker of `npm run build` (product/build), run by plain node as in production. */
 export const compiledWorker = path.join(projectRoot, 'product', 'build', 'worker', 'main.js');
 
 /**
