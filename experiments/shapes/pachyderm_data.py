@@ -5,7 +5,8 @@ base_commit, all_files, token}, filled in by the workflow. The new and updated f
 DiffFile reports with a `newFile` of fileType FILE, between `commit` and `base_commit` (when base_commit
 is empty, pachd diffs against the commit's parent). With `all_files` (a first training: no model was
 trained on an earlier commit), every file of the commit is new (WalkFile). Deleted files (only
-`oldFile`) and directories are skipped. Plain HTTP with `requests`: POST /api/pfs_v2.API/DiffFile (NDJSON response) and
+`oldFile`) and directories are skipped, and so are the paths matching `exclude` (patterns the operator
+gave to `ct retry --exclude`; the rules of the product's common/path-filter.ts, see `excluder`). Plain HTTP with `requests`: POST /api/pfs_v2.API/DiffFile (NDJSON response) and
 GET /pfs/<project>/<repo>/<commit>/<path> for the bytes, streamed to disk.
 """
 
@@ -21,6 +22,32 @@ COMMIT_ID = re.compile(r"^[0-9a-f]{32}$")
 # spelling, so that a gateway configured differently does not silently select nothing.
 FILE_TYPES = ("FILE", "FILE_TYPE_FILE", 1)
 TIMEOUT = (10, 300)  # connect, read (seconds)
+
+
+def excluder(patterns: List[str]):
+    """A predicate telling whether a path is excluded: `*` and `?` match within one path segment, `**`
+    across segments, a leading `/` is implied, and a directory's pattern excludes what is under it.
+    The same rules as the workflow's diff (product/common/path-filter.ts), so both count the same files."""
+    regexes = []
+    for pattern in patterns or []:
+        glob = pattern if pattern.startswith("/") else "/" + pattern
+        if len(glob) > 1 and glob.endswith("/"):
+            glob = glob[:-1]
+        out, i = "", 0
+        while i < len(glob):
+            c = glob[i]
+            if glob.startswith("**", i):
+                out, i = out + ".*", i + 2
+                continue
+            out += "[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c)
+            i += 1
+        regexes.append(re.compile("^" + out + "(?:/.*)?$", re.S))
+
+    def excluded(path: str) -> bool:
+        p = path if path.startswith("/") else "/" + path
+        return any(r.match(p) for r in regexes)
+
+    return excluded
 
 
 class NoNewDataError(RuntimeError):
@@ -44,6 +71,12 @@ class PachydermSource:
         self.commit = cfg.get("commit") or cfg.get("branch") or ""
         self.base_commit = cfg.get("base_commit") or ""
         self.all_files = cfg.get("all_files") is True
+        exclude = cfg.get("exclude") or []
+        if not isinstance(exclude, list) or not all(isinstance(p, str) and p for p in exclude):
+            raise ValueError("data.pachyderm.exclude must be a list of path patterns")
+        self.exclude = exclude
+        self.excluded = excluder(exclude)
+        self.excluded_count = 0
         if not self.repo or not self.commit:
             raise ValueError("data.pachyderm.repo and data.pachyderm.commit (or branch) are required")
         self.session = requests.Session()
@@ -94,8 +127,12 @@ class PachydermSource:
             if not new or new.get("fileType") not in FILE_TYPES:
                 continue
             path = new.get("file", {}).get("path", "")
-            if path and path != "/":
-                paths.append(path)
+            if not path or path == "/":
+                continue
+            if self.excluded(path):
+                self.excluded_count += 1
+                continue
+            paths.append(path)
         return paths
 
     def download(self, path: str, dest_root: str) -> str:
@@ -124,9 +161,10 @@ def download_new_files(cfg: Dict, dest_root: str, log=print) -> List[str]:
     src = PachydermSource(cfg)
     paths = src.new_and_updated_files()
     against = "nothing (every file)" if src.all_files else src.base_commit or "its parent"
+    left_out = f" ({src.excluded_count} excluded by {', '.join(src.exclude)})" if src.exclude else ""
     if not paths:
-        raise NoNewDataError(f"commit {src.commit} of {src.project}/{src.repo} adds or changes no file against {against}")
-    log(f"{len(paths)} new or updated files in {src.project}/{src.repo}@{src.commit} against {against}")
+        raise NoNewDataError(f"commit {src.commit} of {src.project}/{src.repo} adds or changes no file against {against}{left_out}")
+    log(f"{len(paths)} new or updated files in {src.project}/{src.repo}@{src.commit} against {against}{left_out}")
     for p in paths:
         src.download(p, dest_root)
     return paths

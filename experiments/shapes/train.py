@@ -32,9 +32,12 @@ def max_batches(config: Dict) -> int:
     return int(length)
 
 
-def load_examples(root: str, paths: List[str]) -> Tuple[np.ndarray, np.ndarray, List[str], List[Dict[str, str]]]:
+def load_examples(
+    root: str, paths: List[str], skip_unreadable: bool = True
+) -> Tuple[np.ndarray, np.ndarray, List[str], List[Dict[str, str]]]:
     """The images and labels of the readable files; an unreadable one (empty, truncated, not a PGM) is
-    skipped and reported rather than failing the trial: one bad file must not block every later training."""
+    skipped and reported rather than failing the trial: one bad file must not block every later training.
+    With skip_unreadable false (hyperparameter) it fails the trial instead."""
     images, labels, used, skipped = [], [], [], []
     for p in sorted(paths):
         if not p.endswith(".pgm"):
@@ -45,6 +48,8 @@ def load_examples(root: str, paths: List[str]) -> Tuple[np.ndarray, np.ndarray, 
                 image = shapes_model.read_pgm(f.read())
             label = shapes_model.label_of(p)
         except (ValueError, IndexError, KeyError, UnicodeDecodeError) as e:
+            if not skip_unreadable:
+                raise ValueError(f"unreadable file {p}: {e} (skip_unreadable is false)") from e
             print(f"skipping unreadable {p}: {e}", file=sys.stderr)
             skipped.append({"path": p, "error": str(e) or type(e).__name__})
             continue
@@ -71,7 +76,7 @@ def train(ctx: ct_context.TrainContext, data_dir: str) -> Dict[str, float]:
     hp = ctx.hparams
     pach = (ctx.data_config or {}).get("pachyderm") or {}
     paths = download_new_files(pach, data_dir)
-    x, y, used, skipped = load_examples(data_dir, paths)
+    x, y, used, skipped = load_examples(data_dir, paths, skip_unreadable=hp.get("skip_unreadable", True) is not False)
     if skipped:
         print(f"{len(skipped)} unreadable files skipped (listed in the checkpoint's model.json)", file=sys.stderr)
     train_idx, val_idx = split(len(used))

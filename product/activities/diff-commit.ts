@@ -9,6 +9,7 @@ import { failure, failureType, isTimeout } from './http/errors';
 import { heartbeatDuring } from './heartbeat';
 import type { CommitInfo, Commit, DiffFileResponse, FileInfo } from './pachyderm/types';
 import { repoOf } from './pachyderm/types';
+import { pathExcluder } from '../common/path-filter';
 
 /** One InspectCommit wait is bounded by this; the activity then asks again (and heartbeats meanwhile). */
 const COMMIT_WAIT_SLICE_MS = 60_000;
@@ -38,6 +39,9 @@ export async function diffCommit(clients: Clients, input: DiffCommitInput): Prom
   const wholeTree = input.baseCommit === null;
   const baseCommit = wholeTree ? null : (input.baseCommit ?? info.parentCommit?.id ?? null);
   const summary = { added: zero(), modified: zero(), deleted: zero() };
+  // Excluded files count apart and stay out of the digest: the digest names what is trained on.
+  const excluded = zero();
+  const isExcluded = pathExcluder(input.exclude ?? []);
   const digest = crypto.createHash('sha256');
   const ctx = Context.current();
   let seen = 0;
@@ -55,6 +59,11 @@ export async function diffCommit(clients: Clients, input: DiffCommitInput): Prom
         const kind = change.newFile && change.oldFile ? 'modified' : change.newFile ? 'added' : 'deleted';
         const file = (change.newFile ?? change.oldFile) as FileInfo;
         if (file.fileType !== 'FILE') continue; // directories change whenever a child does
+        if (isExcluded(file.file.path)) {
+          excluded.files += 1;
+          excluded.bytes += Number(file.sizeBytes ?? 0);
+          continue;
+        }
         summary[kind].files += 1;
         summary[kind].bytes += Number(file.sizeBytes ?? 0);
         lines += `${kind}\t${file.file.path}\t${file.hash ?? ''}\n`;
@@ -71,7 +80,14 @@ export async function diffCommit(clients: Clients, input: DiffCommitInput): Prom
   }
 
   const kind = summary.added.files + summary.modified.files > 0 ? 'data' : summary.deleted.files > 0 ? 'deletions-only' : 'empty';
-  return { commit: input.commit, baseCommit, ...summary, digest: digest.digest('hex'), kind };
+  return {
+    commit: input.commit,
+    baseCommit,
+    ...summary,
+    ...(input.exclude?.length ? { excluded } : {}),
+    digest: digest.digest('hex'),
+    kind,
+  };
 }
 
 /** Every file of the commit, as DiffFile would report it against an empty commit. */

@@ -113,6 +113,8 @@ function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitE
         base_commit: input.baseCommit,
         // No base: a first training, which reads every file of the commit, not its diff against the parent.
         all_files: input.baseCommit === null,
+        // Paths the operator left out of this training (`ct retry --exclude`); pachyderm_data.py skips them.
+        ...(input.exclude?.length ? { exclude: input.exclude } : {}),
         token: pach.token ?? '',
       },
     },

@@ -6,7 +6,7 @@ export class UsageError extends Error {}
 /** The workflow (or other thing) named does not exist: exit code 3. */
 export class NotFoundError extends Error {}
 
-export type Options = Record<string, string | boolean | undefined>;
+export type Options = Record<string, string | string[] | boolean | undefined>;
 
 export function need(opts: Options, name: string): string {
   const v = opts[name];

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPipelinesConfig, findPipeline, PipelinesConfigError, UnknownPipelineError } from './pipelines-config';
 import { NotFoundError, UsageError, need, out } from './cli-support';
+import { checkExcludePatterns } from '../common/path-filter';
 import type { FileSource } from './put-files';
 
 const HELP = `ct — continuous training on Temporal
@@ -18,8 +19,15 @@ Commands:
   trigger  --config F --pipeline P --commit ID   train pipeline P on input commit ID; prints the answer
                                                  (accepted at position N, already queued, already trained
                                                  by WORKFLOW_ID, rejected: REASON); exit 1 when rejected
-  retry    --config F --pipeline P --commit ID   train again a commit whose training failed, timed out or
-                                                 was cancelled, with a new experiment (= trigger --retry)
+  retry    --config F --pipeline P --commit ID [--exclude GLOB]... [--base ID]
+                                                 train again a commit whose training failed, timed out or
+                                                 was cancelled, with a new experiment (= trigger --retry);
+                                                 --exclude leaves paths out, --base diffs against another
+                                                 commit, for this and later trainings until one registers
+  rebase   --config F --pipeline P (--commit BASE [--exclude GLOB]... | --clear)
+                                                 the next trainings diff against BASE (what came before it
+                                                 is not trained on) until one registers a model; --clear
+                                                 drops the override
   deploy   --config F --pipeline P --output-commit ID
                                                  deploy (or roll back to) the model of an output commit
   apply    --config F                            send the file's pipeline specs to the running workflows
@@ -63,6 +71,9 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       json: { type: 'boolean' },
       retry: { type: 'boolean' },
+      exclude: { type: 'string', multiple: true },
+      base: { type: 'string' },
+      clear: { type: 'boolean' },
       deployment: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
@@ -95,12 +106,17 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Bad usage and bad configuration are reported before anything is contacted.
-  const needsConfig = ['trigger', 'retry', 'deploy', 'pause', 'resume', 'watch', 'apply'].includes(command);
+  const needsConfig = ['trigger', 'retry', 'rebase', 'deploy', 'pause', 'resume', 'watch', 'apply'].includes(command);
   if (!needsConfig && !['status', 'list', 'cancel'].includes(command)) throw new UsageError(`unknown command "${command}" (see --help)`);
   const configured = needsConfig ? loadPipelinesConfig(need(values, 'config')) : [];
-  if (['trigger', 'retry', 'deploy', 'pause', 'resume'].includes(command)) {
+  if (['trigger', 'retry', 'rebase', 'deploy', 'pause', 'resume'].includes(command)) {
     findPipeline(configured, need(values, 'pipeline'));
     if (command === 'trigger' || command === 'retry') need(values, 'commit');
+    if (command === 'rebase' && !values.clear) need(values, 'commit');
+    if (command === 'rebase' && values.clear && (values.commit || values.exclude)) throw new UsageError('rebase --clear takes no --commit or --exclude');
+    if ((values.exclude || values.base) && command !== 'retry' && command !== 'rebase') throw new UsageError('--exclude and --base are options of retry and rebase');
+    const problem = values.exclude ? checkExcludePatterns(values.exclude) : null;
+    if (problem) throw new UsageError(problem);
     if (command === 'deploy') need(values, 'output-commit');
   }
   if (['status', 'cancel'].includes(command) && !rest[0]) throw new UsageError(`${command} needs a WORKFLOW_ID`);

@@ -6,9 +6,9 @@ import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } fr
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { PipelineSpec } from '../common/pipeline';
 import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../common/ids';
-import { repositoryWorkflow, newCommitUpdate, retryCommitUpdate, deployerWorkflow, deployUpdate } from '../workflows';
+import { repositoryWorkflow, newCommitUpdate, retryCommitUpdate, overrideTrainingUpdate, deployerWorkflow, deployUpdate } from '../workflows';
 import type { DeployAnswer, DeployRequest } from '../workflows/deployer';
-import type { TriggerAnswer } from '../workflows/repository';
+import type { OverrideAnswer, OverrideRequest, TrainingOverride, TriggerAnswer } from '../workflows/repository';
 
 /** A short, stable hash of a spec: the revision each run records (memo `specRevision`). */
 export function specRevision(spec: unknown): string {
@@ -27,28 +27,59 @@ async function answered<A>(send: () => Promise<A>): Promise<A | { status: 'rejec
   }
 }
 
-/** Sends a new commit (or, with `retry`, a commit whose training failed) to its repository workflow. */
+/**
+ * Sends a new commit (or, with `retry`, a commit whose training failed, optionally with an override for
+ * its training: `ct retry --base/--exclude`) to its repository workflow.
+ */
 export async function triggerCommit(
   client: Client,
   taskQueue: string,
   pipeline: PipelineSpec,
   commit: string,
-  opts: { retry?: boolean } = {},
+  opts: { retry?: boolean; override?: TrainingOverride } = {},
 ): Promise<{ workflowId: string; answer: TriggerAnswer }> {
   const workflowId = repositoryWorkflowId(pipeline.input);
   const answer = await answered(() =>
-    client.workflow.executeUpdateWithStart(opts.retry ? retryCommitUpdate : newCommitUpdate, {
-      args: [{ commit }],
-      startWorkflowOperation: new WithStartWorkflowOperation(repositoryWorkflow, {
-        taskQueue,
-        workflowId,
-        args: [{ pipeline, specRevision: specRevision(pipeline) }],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        staticSummary: `continuous training of ${pipeline.modelName} on ${pipeline.input.repo}@${pipeline.input.branch}`,
-      }),
-    }),
+    opts.retry
+      ? client.workflow.executeUpdateWithStart(retryCommitUpdate, {
+          args: [{ commit, ...opts.override }],
+          startWorkflowOperation: startRepositoryWorkflow(taskQueue, pipeline),
+        })
+      : client.workflow.executeUpdateWithStart(newCommitUpdate, { args: [{ commit }], startWorkflowOperation: startRepositoryWorkflow(taskQueue, pipeline) }),
   );
   return { workflowId, answer };
+}
+
+/** Sets (or clears) the override of a pipeline's next trainings (`ct rebase`). */
+export async function overrideTraining(
+  client: Client,
+  taskQueue: string,
+  pipeline: PipelineSpec,
+  request: OverrideRequest,
+): Promise<{ workflowId: string; answer: OverrideAnswer | { status: 'rejected'; reason: string } }> {
+  const answer = await answered(() =>
+    client.workflow.executeUpdateWithStart(overrideTrainingUpdate, { args: [request], startWorkflowOperation: startRepositoryWorkflow(taskQueue, pipeline) }),
+  );
+  return { workflowId: repositoryWorkflowId(pipeline.input), answer };
+}
+
+function startRepositoryWorkflow(taskQueue: string, pipeline: PipelineSpec) {
+  return new WithStartWorkflowOperation(repositoryWorkflow, {
+    taskQueue,
+    workflowId: repositoryWorkflowId(pipeline.input),
+    args: [{ pipeline, specRevision: specRevision(pipeline) }],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    staticSummary: `continuous training of ${pipeline.modelName} on ${pipeline.input.repo}@${pipeline.input.branch}`,
+  });
+}
+
+/** One line for a person: what the trainings from now on will do differently. */
+export function describeOverride(o: TrainingOverride | null): string {
+  if (!o) return 'none: trainings diff against the commit the latest model was trained on';
+  const parts = [];
+  if (o.baseCommit) parts.push(`diff against ${o.baseCommit}`);
+  if (o.exclude?.length) parts.push(`leave out ${o.exclude.join(', ')}`);
+  return `${parts.join(' and ')}, until a training registers a model`;
 }
 
 /** Asks the deployer of a pipeline's deployment to roll out an output commit. */

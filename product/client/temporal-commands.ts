@@ -11,11 +11,21 @@ import { NotFoundError, UsageError, need, out, type Options } from './cli-suppor
 import type { StreamState } from './watcher';
 import { isCommitId } from '../workflows/commit-queue';
 import type { RepoRef } from '../common/pipeline';
+import type { OverrideRequest, TrainingOverride } from '../workflows/repository';
 
 /** Refuses (exit 2 or 3) a commit that is not on the branch the pipeline follows (commit-on-branch.ts). */
 async function requireOnBranch(at: RepoRef, commit: string, what: string): Promise<void> {
   const [{ requireCommitOnBranch }, { connectPachd }] = await Promise.all([import('./commit-on-branch'), import('./connect-pachd')]);
   await requireCommitOnBranch(connectPachd(), at, commit, what);
+}
+
+/** `--base`/`--commit` and `--exclude` of retry and rebase, as the repository workflow takes them. */
+function trainingOverride(values: Options, baseCommit: Options[string]): TrainingOverride {
+  const exclude = values.exclude;
+  return {
+    ...(typeof baseCommit === 'string' ? { baseCommit } : {}),
+    ...(Array.isArray(exclude) && exclude.length ? { exclude } : {}),
+  };
 }
 
 export async function runTemporalCommand(command: string, rest: string[], values: Options, configured: PipelineSpec[]): Promise<number> {
@@ -53,11 +63,26 @@ export async function runTemporalCommand(command: string, rest: string[], values
           if (isCommitId(commit)) await requireOnBranch(pipeline.input, commit, 'the input');
           const retry = command === 'retry' || !!values.retry;
           if (retry) await checkRetryable(pipeline, commit);
+          const override = trainingOverride(values, values.base);
+          if (override.baseCommit && isCommitId(override.baseCommit)) await requireOnBranch(pipeline.input, override.baseCommit, 'the input');
           const { describeAnswer, triggerCommit } = await import('./signals');
-          const { workflowId, answer } = await triggerCommit(client, config.taskQueue, pipeline, commit, { retry });
+          const { workflowId, answer } = await triggerCommit(client, config.taskQueue, pipeline, commit, { retry, override });
           out(json, { workflowId, commit, ...answer }, `${commit} → ${workflowId}: ${describeAnswer(answer)}`);
           // A rejection fails the caller (e.g. the Pachyderm trigger pipeline's job).
           return answer.status === 'rejected' ? 1 : 0;
+        }
+        case 'rebase': {
+          const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
+          const request: OverrideRequest = values.clear ? { clear: true } : trainingOverride(values, need(values, 'commit'));
+          if (request.baseCommit && isCommitId(request.baseCommit)) await requireOnBranch(pipeline.input, request.baseCommit, 'the input');
+          const { describeOverride, overrideTraining } = await import('./signals');
+          const { workflowId, answer } = await overrideTraining(client, config.taskQueue, pipeline, request);
+          if ('status' in answer) {
+            out(json, { workflowId, ...answer }, `${workflowId}: rejected: ${answer.reason}`);
+            return 1;
+          }
+          out(json, { workflowId, ...answer }, `${workflowId}: ${describeOverride(answer.override)} (from ${answer.appliesFrom})`);
+          return 0;
         }
         case 'deploy': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
@@ -105,7 +130,7 @@ export async function runTemporalCommand(command: string, rest: string[], values
         }
         case 'list': {
           const clauses: string[] = [];
-          const add = (attr: string, v: string | boolean | undefined) => {
+          const add = (attr: string, v: Options[string]) => {
             if (typeof v === 'string') clauses.push(`${attr} = '${v.replace(/'/g, "\\'")}'`);
           };
           add('CtPipeline', values.pipeline);

@@ -15,6 +15,8 @@ export interface DiffSummary {
   added: FileCount;
   modified: FileCount;
   deleted: FileCount;
+  /** Files left out by the training's exclude patterns (`ct retry --exclude`); present only with patterns. */
+  excluded?: FileCount;
   /** sha256 over the sorted (path, hash, change) lines: identifies the exact change set. */
   digest: string;
   /** `data` when there is something to train on (added or modified files). */
@@ -29,6 +31,8 @@ export interface DiffCommitInput {
    * file of the commit counts as added (a first training sees the whole tree).
    */
   baseCommit?: string | null;
+  /** Path patterns left out of the diff (common/path-filter.ts). */
+  exclude?: string[];
 }
 
 export interface FetchExperimentInput {
@@ -76,6 +80,8 @@ export interface SubmitExperimentInput {
   inputRepo: RepoRef;
   commit: string;
   baseCommit: string | null;
+  /** Path patterns the experiment leaves out (config `data.pachyderm.exclude`). */
+  exclude?: string[];
   code: ExperimentCode;
   /** Continue from this version's checkpoint; train from scratch when null. */
   parent: ModelVersionRef | null;

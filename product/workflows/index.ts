@@ -3,6 +3,7 @@ export {
   repositoryWorkflow,
   newCommitUpdate,
   retryCommitUpdate,
+  overrideTrainingUpdate,
   applyPipelineUpdate,
   newCommitSignal,
   pauseSignal,

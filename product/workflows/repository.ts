@@ -41,9 +41,34 @@ import {
 } from './commit-queue';
 import { trainingWorkflow, type TrainingResult } from './training';
 import { checkSpecChange, type SpecChange, type SpecChangeAnswer } from './spec-change';
+import { checkExcludePatterns } from '../common/path-filter';
 
 export interface NewCommit {
   commit: string;
+}
+
+/**
+ * The operator's way out when a commit blocks the pipeline (a file every later diff contains makes
+ * every experiment fail): the trainings from now on diff against `baseCommit` (skipping what came
+ * before it) and/or leave out the paths in `exclude`, until one of them trains a model.
+ */
+export interface TrainingOverride {
+  baseCommit?: string;
+  exclude?: string[];
+}
+
+/** `ct retry` of a failed commit, optionally with an override for its training. */
+export interface RetryRequest extends NewCommit, TrainingOverride {}
+
+/** `ct rebase`: set (or with `clear`, drop) the override of the next trainings. */
+export interface OverrideRequest extends TrainingOverride {
+  clear?: boolean;
+}
+
+export interface OverrideAnswer {
+  override: TrainingOverride | null;
+  previous: TrainingOverride | null;
+  appliesFrom: 'the next training' | 'the training after the running one';
 }
 
 export interface RepositoryInput {
@@ -52,6 +77,8 @@ export interface RepositoryInput {
   specRevision?: string;
   /** Carried across continue-as-new. */
   state?: CommitQueueState;
+  /** Carried across continue-as-new. */
+  override?: TrainingOverride;
   /** Continue-as-new past this many history events (default 5000); tests lower it. */
   maxHistoryEvents?: number;
 }
@@ -59,6 +86,8 @@ export interface RepositoryInput {
 export interface RepositoryStatus extends CommitQueueState {
   running: { commit: string; covered: number; workflowId: string } | null;
   specRevision: string | null;
+  /** Applied to the trainings until one trains a model (`ct rebase`, `ct retry --exclude`). */
+  override: TrainingOverride | null;
 }
 
 export type TriggerAnswer = QueueAnswer<'already-trained'>;
@@ -66,7 +95,9 @@ export type TriggerAnswer = QueueAnswer<'already-trained'>;
 /** A new commit to train: answers accepted / already-queued / already-trained / rejected. */
 export const newCommitUpdate = defineUpdate<TriggerAnswer, [NewCommit]>('triggerCommit');
 /** Train a commit again whose last training failed, timed out or was cancelled (`ct retry`). */
-export const retryCommitUpdate = defineUpdate<TriggerAnswer, [NewCommit]>('retryCommit');
+export const retryCommitUpdate = defineUpdate<TriggerAnswer, [RetryRequest]>('retryCommit');
+/** Set or clear the override of the next trainings (`ct rebase`). */
+export const overrideTrainingUpdate = defineUpdate<OverrideAnswer, [OverrideRequest]>('overrideTraining');
 /** A changed pipeline spec, applied from the next training on. */
 export const applyPipelineUpdate = defineUpdate<SpecChangeAnswer, [SpecChange<PipelineSpec>]>('applyPipeline');
 /** The older, unanswered way to send a commit; running workflows and old callers still use it. */
@@ -82,6 +113,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   let pipeline = input.pipeline;
   let specRevision = input.specRevision ?? null;
   const state = input.state ?? emptyQueue();
+  let override: TrainingOverride | null = input.override ?? null;
   let running: RepositoryStatus['running'] = null;
   let runningBatch: string[] = [];
   const coalesce = () => pipeline.training.mode === 'coalesce';
@@ -92,20 +124,50 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   setHandler(newCommitUpdate, ({ commit }) => accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }), {
     validator: validateCommit,
   });
+  const setOverride = (request: TrainingOverride): TrainingOverride | null => {
+    const previous = override;
+    const next: TrainingOverride = {
+      ...(request.baseCommit ? { baseCommit: request.baseCommit } : {}),
+      ...(request.exclude?.length ? { exclude: [...new Set(request.exclude)] } : {}),
+    };
+    if (next.baseCommit || next.exclude) override = next;
+    return previous;
+  };
   setHandler(
     retryCommitUpdate,
-    ({ commit }): TriggerAnswer => {
+    ({ commit, baseCommit, exclude }): TriggerAnswer => {
       const where = whereIs(state, commit, runningBatch, 'already-trained');
       if (where?.status === 'already-queued') return where;
       if (where?.status === 'already-trained' && (where.outcome === 'completed' || where.outcome === 'skipped')) {
         return { status: 'rejected', reason: `its training ${where.workflowId} ${where.outcome}: nothing to retry` };
       }
+      setOverride({ baseCommit, exclude });
       // Queued again even though it was accepted before; the child's id reuse policy still refuses
       // to re-run a training that completed (recorded as `duplicate`).
       state.accepted = state.accepted.filter((c) => c !== commit);
       return accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
     },
-    { validator: validateCommit },
+    {
+      validator: (request) => {
+        validateCommit(request);
+        validateOverride(request);
+      },
+    },
+  );
+  setHandler(
+    overrideTrainingUpdate,
+    (request): OverrideAnswer => {
+      const previous = request.clear ? override : setOverride(request);
+      if (request.clear) override = null;
+      return { override, previous, appliesFrom: running ? 'the training after the running one' : 'the next training' };
+    },
+    {
+      validator: (request) => {
+        if (request.clear && (request.baseCommit || request.exclude?.length)) throw new Error('clear takes no base commit or exclude patterns');
+        if (!request.clear && !request.baseCommit && !request.exclude?.length) throw new Error('give a base commit, exclude patterns, or clear');
+        validateOverride(request);
+      },
+    },
   );
   setHandler(
     applyPipelineUpdate,
@@ -123,7 +185,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   });
   setHandler(pauseSignal, () => void (state.paused = true));
   setHandler(resumeSignal, () => void (state.paused = false));
-  setHandler(repositoryStatusQuery, () => ({ ...state, running, specRevision }));
+  setHandler(repositoryStatusQuery, () => ({ ...state, running, specRevision, override }));
   upsertSearchAttributes([
     { key: CtPipeline, value: pipeline.name },
     { key: CtRepo, value: pipeline.input.repo },
@@ -139,7 +201,13 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     if (historyIsLarge()) {
       // Let handlers finish so no commit is lost in the hand-over, then start afresh.
       await condition(allHandlersFinished);
-      return continueAsNew<typeof repositoryWorkflow>({ pipeline, specRevision: specRevision ?? undefined, state, maxHistoryEvents: input.maxHistoryEvents });
+      return continueAsNew<typeof repositoryWorkflow>({
+        pipeline,
+        specRevision: specRevision ?? undefined,
+        state,
+        ...(override ? { override } : {}),
+        maxHistoryEvents: input.maxHistoryEvents,
+      });
     }
 
     const batch = takeBatch(state, coalesce());
@@ -148,15 +216,19 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     ranIn(state, batch, workflowId);
     running = { commit, covered: batch.length, workflowId };
     runningBatch = batch;
+    const applied = override;
     try {
       const result: TrainingResult = await executeChild(trainingWorkflow, {
         workflowId,
-        args: [{ pipeline, commit, coveredCommits: batch.length, ...(specRevision ? { specRevision } : {}) }],
+        args: [{ pipeline, commit, coveredCommits: batch.length, ...(specRevision ? { specRevision } : {}), ...applied }],
         // A commit trained once is never trained again; a failed one may be retried (`ct retry`).
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         // Terminating or resetting this workflow must not leave a training (and its experiment) running.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       });
+      // A model trained past the blockage: later trainings diff against it as usual (unless the
+      // operator set another override meanwhile).
+      if (result.status === 'trained' && override === applied) override = null;
       record(state, {
         commit,
         covered: batch.length,
@@ -177,6 +249,12 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
       runningBatch = [];
     }
   }
+}
+
+function validateOverride({ baseCommit, exclude }: TrainingOverride): void {
+  if (baseCommit !== undefined && !isCommitId(baseCommit)) throw new Error(`"${String(baseCommit)}" is not a commit id (1 to 128 letters, digits, _ or -)`);
+  const problem = exclude === undefined ? null : checkExcludePatterns(exclude);
+  if (problem) throw new Error(problem);
 }
 
 /** What this workflow is keyed on (its id derives from it): a spec change must keep it. */

@@ -32,6 +32,13 @@ export interface TrainingInput {
   coveredCommits?: number;
   /** The revision of the pipeline spec (pipelines-config `specRevision`), recorded in the memo. */
   specRevision?: string;
+  /**
+   * The operator's way out of a blocked pipeline (`ct rebase`, `ct retry --base`): diff against this
+   * commit instead of the one the latest model was trained on, skipping what came before it.
+   */
+  baseCommit?: string;
+  /** Paths left out of this training (`ct retry --exclude`, common/path-filter.ts). */
+  exclude?: string[];
 }
 
 export type TrainingResult =
@@ -94,11 +101,13 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
     return skip(`version ${latest.version} of ${pipeline.modelName} was already trained on this commit`, null);
   }
 
+  const exclude = input.exclude?.length ? { exclude: input.exclude } : {};
   const diff = await steps.run(
     'diff-commit',
-    () => streaming.diffCommit({ repo: pipeline.input, commit, baseCommit: latest?.trainedOnCommit ?? null }),
+    () => streaming.diffCommit({ repo: pipeline.input, commit, baseCommit: input.baseCommit ?? latest?.trainedOnCommit ?? null, ...exclude }),
     (d) =>
-      `+${d.added.files} ~${d.modified.files} -${d.deleted.files} files against ${d.baseCommit ?? 'nothing (first commit)'}`,
+      `+${d.added.files} ~${d.modified.files} -${d.deleted.files} files against ${d.baseCommit ?? 'nothing (first commit)'}` +
+      (d.excluded ? ` (${d.excluded.files} excluded)` : ''),
   );
   if (diff.kind === 'empty') return skip('the commit adds or changes no file', diff);
   if (diff.kind === 'deletions-only') return skip('the commit only deletes files: nothing new to train on', diff);
@@ -123,6 +132,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
             pipelineName: pipeline.name,
             inputRepo: pipeline.input,
             baseCommit: diff.baseCommit,
+            ...exclude,
             code,
             parent: latest,
             ...run,

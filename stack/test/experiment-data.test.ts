@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startPachydermEmulator, type PachydermEmulator } from '@continuous-training/emulators/pachyderm';
+import { EXCLUDE_CASES } from 'continuous-training/test/common/path-filter-cases';
 import { EXPERIMENT_DIR, commitFiles, createRepo, pachydermDataConfig, run, venvEnv, venvPython, type PachRepo } from './python/experiment-support';
 
 const python = venvPython();
@@ -101,6 +102,28 @@ maybe('experiment data selection (Pachyderm DiffFile over REST)', () => {
     const r = await select(commits.deleteOnly);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/NoNewDataError: commit [0-9a-f]{32} of default\/shapes-data adds or changes no file/);
+  });
+
+  it('leaves out the paths matching data.pachyderm.exclude, and says how many', async () => {
+    const dest = fs.mkdtempSync(path.join(tmp, 'dl-'));
+    const cfg = JSON.stringify({ ...pachydermDataConfig(repo, commits.second), exclude: ['/dir/sub', '/dir/new.txt'] });
+    const r = await run(python as string, ['pachyderm_data.py', cfg, dest], { cwd: EXPERIMENT_DIR, env: venvEnv() });
+    expectOk(r);
+    expect(JSON.parse(r.stdout)).toEqual(['/dir/changed.txt']);
+    expect(r.stderr).toContain('1 new or updated files');
+    expect(r.stderr).toContain('(2 excluded by /dir/sub, /dir/new.txt)');
+    expect(fs.existsSync(path.join(dest, 'dir/new.txt'))).toBe(false);
+  });
+
+  it("matches exclude patterns exactly as the product's diff does (common/path-filter.ts)", async () => {
+    const script = [
+      'import json, sys',
+      'from pachyderm_data import excluder',
+      'print(json.dumps([excluder([p])(f) for p, f, _ in json.loads(sys.argv[1])]))',
+    ].join('\n');
+    const r = await run(python as string, ['-c', script, JSON.stringify(EXCLUDE_CASES)], { cwd: EXPERIMENT_DIR, env: venvEnv() });
+    expectOk(r);
+    expect(JSON.parse(r.stdout)).toEqual(EXCLUDE_CASES.map(([, , excluded]) => excluded));
   });
 
   it('fails when the token is wrong (auth errors are not "no data")', async () => {

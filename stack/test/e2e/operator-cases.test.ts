@@ -4,7 +4,6 @@
 // reproduces one case of the issue and failed before its fix.
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import yaml from 'js-yaml';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
@@ -17,9 +16,9 @@ import { ErrorType } from 'continuous-training/common/errors';
 import type { PipelineSpec } from 'continuous-training/common/pipeline';
 import type { TrainingResult } from 'continuous-training/workflows/training';
 import { repositoryWorkflow, pauseSignal, resumeSignal, repositoryStatusQuery } from 'continuous-training/workflows';
-import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
 import { putFiles } from '@continuous-training/emulators/pachyderm';
 import { EffectsReader } from '../reliability/helpers/effects';
+import { ctCommand, pipelinesFile } from '../reliability/helpers/ct-cli';
 import { commitData, startTestbed, uniquePipeline, waitForPipeline, type Testbed } from '../reliability/helpers/testbed';
 
 const QUEUE = 'operator-cases';
@@ -44,28 +43,8 @@ afterAll(async () => {
 const pachdTarget = () => ({ url: tb.stack.pachd.url, authToken: tb.stack.connections.pachyderm.token });
 const put = (p: PipelineSpec, files: Record<string, string>, branch = p.input.branch) => putFiles(pachdTarget(), p.input.repo, branch, files);
 
-/** `ct` as an operator runs it: a separate process against the dev server and pachd of the testbed. */
-function ct(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
-  const env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: tb.env.address,
-    CT_TASK_QUEUE: QUEUE,
-    PACHD_URL: tb.stack.pachd.url,
-    PACHD_TOKEN: tb.stack.connections.pachyderm.token ?? '',
-  };
-  return new Promise((resolve) => {
-    execFile(tsx, [path.join(projectRoot, 'product', 'client', 'cli.ts'), ...args], { encoding: 'utf8', env, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.trim() }),
-    );
-  });
-}
-
-function configFile(pipelines: PipelineSpec[]): string {
-  const file = path.join(tb.stateDir, `pipelines-${pipelines[0].name}.yaml`);
-  fs.writeFileSync(file, yaml.dump({ pipelines }));
-  return file;
-}
+const ct = (args: string[]) => ctCommand(tb, QUEUE)(args);
+const configFile = (pipelines: PipelineSpec[]) => pipelinesFile(tb, pipelines);
 
 async function experimentConfig(experimentId: number): Promise<Record<string, unknown>> {
   const { url, user, password } = tb.stack.connections.determined;
