@@ -17,8 +17,8 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createLocalEnv } from 'continuous-training/test/helpers/temporal';
 import { createFakeActivities, createFakeWorld, type FakeWorld } from 'continuous-training/test/helpers/fake-activities';
 import type { PipelineSpec } from 'continuous-training/common/pipeline';
-import { trainingWorkflowId } from 'continuous-training/common/ids';
-import { requestDeploy, specRevision, triggerCommit } from 'continuous-training/client/signals';
+import { repositoryWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
+import { overrideTraining, requestDeploy, specRevision, triggerCommit } from 'continuous-training/client/signals';
 import type { RepositoryStatus } from 'continuous-training/workflows/repository';
 import { testPipeline } from 'continuous-training/test/helpers/pipeline';
 import { startLocalStack } from '../local-stack';
@@ -118,6 +118,7 @@ async function recordWithFakeActivities(client: Client, worker: (tq: string, act
 
     await recordRepository(client, taskQueue, world, pipeline);
     await recordRepositoryContinuedAsNew(client, taskQueue, pipeline);
+    await recordRepositoryOverride(client, taskQueue, world, pipeline);
     await recordDeployer(client, taskQueue, world, pipeline);
   });
 }
@@ -183,6 +184,28 @@ async function recordRepositoryContinuedAsNew(client: Client, taskQueue: string,
   }
   await client.workflow.getHandle(workflowId).terminate('recorded');
   await save(client, workflowId, 'repository-continued-as-new.json', first.firstExecutionRunId);
+}
+
+/**
+ * The operator's ways out of a blocked pipeline: `ct rebase` (an override Update) then a training with it,
+ * the override cleared by hand, and `ct retry --exclude` of a failed commit (the retry carries the override).
+ */
+async function recordRepositoryOverride(client: Client, taskQueue: string, world: FakeWorld, base: PipelineSpec): Promise<void> {
+  const pipeline = { ...base, input: { ...base.input, repo: 'recorded-repository-override' } };
+  const status = () => client.workflow.getHandle(repositoryWorkflowId(pipeline.input)).query(repositoryStatusQuery);
+  await triggerCommit(client, taskQueue, pipeline, 'o1');
+  await until(async () => (await status()).processed === 1);
+  await overrideTraining(client, taskQueue, pipeline, { baseCommit: 'o1', exclude: ['/broken/**'] });
+  await overrideTraining(client, taskQueue, pipeline, { clear: true });
+  await overrideTraining(client, taskQueue, pipeline, { baseCommit: 'o1' });
+  world.failingCommits.add('o2');
+  await triggerCommit(client, taskQueue, pipeline, 'o2');
+  await until(async () => (await status()).processed === 2);
+  world.failingCommits.delete('o2');
+  const { workflowId } = await triggerCommit(client, taskQueue, pipeline, 'o2', { retry: true, override: { exclude: ['/broken.pgm'] } });
+  await until(async () => (await status()).processed === 3 && (await status()).override === null);
+  await client.workflow.getHandle(workflowId).terminate('recorded');
+  await save(client, workflowId, 'repository-override.json');
 }
 
 /** A deployer: a rollout, a rollout cancelled (rolled back, recorded), pause and resume, a configuration change. */

@@ -42,6 +42,15 @@ const PATHS: [string, string, (events: Event[]) => boolean][] = [
   ['repositoryWorkflow', 'the workflow itself cancelled', (ev) => ev.some((e) => e.workflowExecutionCanceledEventAttributes)],
   ['repositoryWorkflow', 'an Update answered rejected', (ev) => answers(ev).some((a) => a.status === 'rejected')],
   ['repositoryWorkflow', 'a configuration change', (ev) => updates(ev).includes('applyPipeline')],
+  ['repositoryWorkflow', 'a training override (ct rebase), and a training with it', (ev) => {
+    const i = ev.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'overrideTraining');
+    return i >= 0 && children(ev.slice(i)).some((c) => (decode(c?.input?.payloads?.[0]) as { baseCommit?: string }).baseCommit);
+  }],
+  ['repositoryWorkflow', 'a retry with exclude patterns (ct retry --exclude)', (ev) =>
+    ev.some((e) => {
+      const u = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+      return u?.name === 'retryCommit' && ((decode(u.args?.payloads?.[0]) as { exclude?: string[] }).exclude?.length ?? 0) > 0;
+    })],
   ['deployerWorkflow', 'a rollout cancelled, and one after it', (ev) => {
     const i = ev.findIndex((e) => e.childWorkflowExecutionCanceledEventAttributes);
     return i >= 0 && ev.slice(i).some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
