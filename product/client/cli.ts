@@ -4,6 +4,7 @@
 // 3 not found. Errors are one line on stderr; --json prints machine-readable results on stdout.
 // Only what a command needs is loaded: `ct --help` loads no Temporal or HTTP client (bench/cli-startup.ts).
 import fs from 'node:fs';
+import module from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPipelinesConfig, findPipeline, PipelinesConfigError, UnknownPipelineError } from './pipelines-config';
@@ -120,6 +121,9 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'deploy') need(values, 'output-commit');
   }
   if (['status', 'cancel'].includes(command) && !rest[0]) throw new UsageError(`${command} needs a WORKFLOW_ID`);
+  // Node 22.1+ keeps V8's compiled code of the modules loaded from here on (the Temporal client is most
+  // of `ct status`'s start-up) in a cache on disk; older Node has no such switch.
+  (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const { runTemporalCommand } = await import('./temporal-commands');
   return runTemporalCommand(command, rest, values, configured);
 }

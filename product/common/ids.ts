@@ -31,3 +31,8 @@ export function deploymentWorkflowId(namespace: string, deploymentName: string, 
 }
 
 export const TASK_QUEUE = 'continuous-training';
+
+/** A commit id as requests may carry one (Pachyderm's are 32 hex digits; tests use shorter ones). */
+export function isCommitId(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(value);
+}

@@ -95,10 +95,8 @@ export function ranIn(state: CommitQueueState, commits: readonly string[], workf
   for (const c of commits) state.ranIn[c] = workflowId;
 }
 
-/** Requests carry commit ids from outside: anything else is refused (an Update) or ignored (a signal). */
-export function isCommitId(value: unknown): value is string {
-  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(value);
-}
+// Requests carry commit ids from outside: anything else is refused (an Update) or ignored (a signal).
+export { isCommitId } from '../common/ids';
 
 /** Takes the next batch: every pending commit when coalescing, else the oldest one. */
 export function takeBatch(state: CommitQueueState, coalesce: boolean): string[] {
