@@ -243,6 +243,17 @@ describe('against a dev server', () => {
       expect(header.split(/\s{2,}/)).toEqual(['PIPELINE', 'KIND', 'COMMIT', 'MODEL VERSION', 'STEP', 'STATUS', 'STARTED', 'DURATION', 'WORKFLOW ID']);
       expect(row.split(/\s{2,}/)).toEqual(['shapes', 'training', c2, '1', 'done', 'COMPLETED', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/), expect.stringMatching(/ s$/), trainingId]);
 
+      // On a terminal (a pseudo-terminal from `script`): colour, unless --no-color or NO_COLOR.
+      const onTty = (extra: string[], more: Record<string, string> = {}) =>
+        new Promise<string>((resolve) =>
+          execFile('script', ['-qec', [tsx, path.join(root, 'client', 'cli.ts'), 'list', '--commit', c2, ...extra].join(' '), '/dev/null'], { encoding: 'utf8', env: { ...process.env, CT_TASK_QUEUE: 'cli-test', ...vars, ...more } }, (_err, stdout) => resolve(stdout)),
+        );
+      const coloured = await onTty([]);
+      expect(coloured).toContain('\x1b[1mPIPELINE');
+      expect(coloured).toContain('\x1b[32mCOMPLETED\x1b[0m');
+      expect(await onTty(['--no-color'])).toMatch(/^PIPELINE +KIND/);
+      expect(await onTty([], { NO_COLOR: '1' })).toMatch(/^PIPELINE +KIND/);
+
       const badQuery = await ct(['list', '--query', "NoSuchAttribute = 'x'"], vars);
       expect(badQuery).toMatchObject({ code: 2, stderr: expect.stringMatching(/^error: --query refused by the server: .*NoSuchAttribute/) });
       await env.client.workflow.getHandle(repositoryWorkflowId({ project: 'default', repo: 'shapes', branch: 'master' })).terminate('test done');
