@@ -254,6 +254,11 @@ describe('against a dev server', () => {
       expect(await onTty(['--no-color'])).toMatch(/^PIPELINE +KIND/);
       expect(await onTty([], { NO_COLOR: '1' })).toMatch(/^PIPELINE +KIND/);
 
+      // A repository workflow's status: its queue and last runs.
+      const repoStatus = await ct(['status', repositoryWorkflowId({ project: 'default', repo: 'shapes', branch: 'master' })], vars);
+      expect(repoStatus.code).toBe(0);
+      expect(repoStatus.stdout.split('\n').slice(1, 3)).toEqual(['  active; 1 processed; pending: none', expect.stringMatching(new RegExp(`^ {4}✔ ${c2} completed: .* ${trainingId}$`))]);
+
       const badQuery = await ct(['list', '--query', "NoSuchAttribute = 'x'"], vars);
       expect(badQuery).toMatchObject({ code: 2, stderr: expect.stringMatching(/^error: --query refused by the server: .*NoSuchAttribute/) });
       await env.client.workflow.getHandle(repositoryWorkflowId({ project: 'default', repo: 'shapes', branch: 'master' })).terminate('test done');
