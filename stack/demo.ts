@@ -20,6 +20,7 @@ import { TASK_QUEUE, deploymentWorkflowId, trainingWorkflowId } from 'continuous
 import type { TrainingResult, TrainingStatus } from 'continuous-training/workflows/training';
 import type { DeploymentResult, DeploymentStatus } from 'continuous-training/workflows/deployment';
 import type { StepRecord } from 'continuous-training/workflows/steps';
+import { colourEnabled, makeStyle, stepLine } from 'continuous-training/client/render';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,8 +48,9 @@ const pachyderm: 'emulator' | 'real' = args.pachyderm;
 const stateDir = path.resolve(args['state-dir'] ?? path.join(projectRoot, '.state', pachyderm === 'real' ? 'demo-real-pachd' : 'demo'));
 const port = (name: string, def: number) => Number(process.env[name] ?? def);
 const say = (line: string) => console.log(line);
-const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
-const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+// The step lines and colours of `ct status` (NO_COLOR and a non-terminal turn colour off).
+const style = makeStyle(colourEnabled(process.stdout));
+const { dim, bold } = style;
 
 async function main(): Promise<void> {
   fs.mkdirSync(stateDir, { recursive: true });
@@ -182,7 +184,7 @@ async function follow<S extends { steps: StepRecord[] }, R>(client: Client, work
       const status = await handle.query<S>('status');
       for (const step of status.steps.slice(printed)) {
         if (!step.outcome) break;
-        say(`    ${step.outcome === 'ok' ? '✔' : '✘'} ${step.name.padEnd(18)} ${step.detail ?? ''} ${dim(`${step.durationMs} ms`)}`);
+        say(stepLine(step, style));
         printed++;
       }
       const e = extra(status);

@@ -10,85 +10,28 @@ import { parseArgs } from 'node:util';
 import { loadPipelinesConfig, findPipeline, PipelinesConfigError, UnknownPipelineError } from './pipelines-config';
 import { NotFoundError, UsageError, need, out } from './cli-support';
 import { checkExcludePatterns } from '../common/path-filter';
+import { OPTIONS, commandHelp, isCommand, globalHelp, nearestOption, optionsOf, type OptionName } from './cli-usage';
 import type { FileSource } from './put-files';
 
-const HELP = `ct — continuous training on Temporal
-
-Usage: ct <command> [options]
-
-Commands:
-  trigger  --config F --pipeline P --commit ID   train pipeline P on input commit ID; prints the answer
-                                                 (accepted at position N, already queued, already trained
-                                                 by WORKFLOW_ID, rejected: REASON); exit 1 when rejected
-  retry    --config F --pipeline P --commit ID [--exclude GLOB]... [--base ID]
-                                                 train again a commit whose training failed, timed out or
-                                                 was cancelled, with a new experiment (= trigger --retry);
-                                                 --exclude leaves paths out, --base diffs against another
-                                                 commit, for this and later trainings until one registers
-  rebase   --config F --pipeline P (--commit BASE [--exclude GLOB]... | --clear)
-                                                 the next trainings diff against BASE (what came before it
-                                                 is not trained on) until one registers a model; --clear
-                                                 drops the override
-  deploy   --config F --pipeline P --output-commit ID
-                                                 deploy (or roll back to) the model of an output commit
-  apply    --config F                            send the file's pipeline specs to the running workflows
-                                                 (applied between runs) and stop those no longer in it
-  watch    --config F                            follow the input and output repos and signal the workflows
-  status   WORKFLOW_ID                           a run's current step, steps and result (the status query)
-  list     [--pipeline P] [--repo R] [--commit C] [--model M] [--step S] [--query Q] [--limit N]
-                                                 list runs by search attributes
-  cancel   WORKFLOW_ID                           cancel a run (a training kills its experiment, a rollout
-                                                 rolls back; the pipeline goes on); cancelling a ct-repo-…
-                                                 or ct-deployer-… workflow stops the pipeline
-  pause    --config F --pipeline P [--deployment]
-                                                 stop starting trainings (with --deployment: rollouts)
-                                                 for new commits (they queue)
-  resume   --config F --pipeline P [--deployment]
-                                                 start them again
-  put      --repo R [--branch B] [--project P] [--dest DIR] PATH...
-                                                 commit files into Pachyderm (PACHD_URL, PACHD_TOKEN) as one commit
-
-Options: --json (machine-readable output), --help, --version.
-Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CT_TASK_QUEUE, TEMPORAL_TLS_*, TEMPORAL_API_KEY,
-or an envconfig profile: TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE. watch: CT_HEALTH_ADDRESS (/healthz, /readyz).
-Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 not found.`;
-
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string' },
-      pipeline: { type: 'string' },
-      commit: { type: 'string' },
-      'output-commit': { type: 'string' },
-      repo: { type: 'string' },
-      branch: { type: 'string' },
-      project: { type: 'string' },
-      dest: { type: 'string' },
-      model: { type: 'string' },
-      step: { type: 'string' },
-      query: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-      retry: { type: 'boolean' },
-      exclude: { type: 'string', multiple: true },
-      base: { type: 'string' },
-      clear: { type: 'boolean' },
-      deployment: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'V' },
-    },
-  });
+  const { values, positionals } = parseOptions(argv);
   const [command, ...rest] = positionals;
   const json = !!values.json;
   if (values.version) {
     console.log(version());
     return 0;
   }
-  if (values.help || !command) {
-    console.log(HELP);
-    return values.help ? 0 : 2;
+  if (command === 'help' && isCommand(rest[0])) {
+    console.log(commandHelp(rest[0]));
+    return 0;
+  }
+  if (values.help || !command || command === 'help') {
+    console.log(isCommand(command) ? commandHelp(command) : globalHelp());
+    return values.help || command === 'help' ? 0 : 2;
+  }
+  if (!isCommand(command)) throw new UsageError(`unknown command "${command}" (see ct --help)`);
+  for (const name of Object.keys(values)) {
+    if (!optionsOf(command).includes(name as OptionName)) throw new UsageError(`ct ${command} does not take --${name} (see ct ${command} --help)`);
   }
 
   if (command === 'put') {
@@ -108,14 +51,12 @@ async function main(argv: string[]): Promise<number> {
 
   // Bad usage and bad configuration are reported before anything is contacted.
   const needsConfig = ['trigger', 'retry', 'rebase', 'deploy', 'pause', 'resume', 'watch', 'apply'].includes(command);
-  if (!needsConfig && !['status', 'list', 'cancel'].includes(command)) throw new UsageError(`unknown command "${command}" (see --help)`);
   const configured = needsConfig ? loadPipelinesConfig(need(values, 'config')) : [];
   if (['trigger', 'retry', 'rebase', 'deploy', 'pause', 'resume'].includes(command)) {
     findPipeline(configured, need(values, 'pipeline'));
     if (command === 'trigger' || command === 'retry') need(values, 'commit');
     if (command === 'rebase' && !values.clear) need(values, 'commit');
     if (command === 'rebase' && values.clear && (values.commit || values.exclude)) throw new UsageError('rebase --clear takes no --commit or --exclude');
-    if ((values.exclude || values.base) && command !== 'retry' && command !== 'rebase') throw new UsageError('--exclude and --base are options of retry and rebase');
     const problem = values.exclude ? checkExcludePatterns(values.exclude) : null;
     if (problem) throw new UsageError(problem);
     if (command === 'deploy') need(values, 'output-commit');
@@ -126,6 +67,21 @@ async function main(argv: string[]): Promise<number> {
   (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const { runTemporalCommand } = await import('./temporal-commands');
   return runTemporalCommand(command, rest, values, configured);
+}
+
+/**
+ * The options and positionals; an unknown option is named, with the nearest one the command takes
+ * (Node's own message would talk about positional arguments).
+ */
+function parseOptions(argv: string[]) {
+  const { tokens, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== 'option' || Object.hasOwn(OPTIONS, token.name)) continue;
+    const command = isCommand(positionals[0]) ? positionals[0] : undefined;
+    const near = nearestOption(token.name, optionsOf(command));
+    throw new UsageError(`unknown option ${token.rawName}${near ? ` (did you mean --${near}?)` : ''}${command ? ` (see ct ${command} --help)` : ''}`);
+  }
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
 }
 
 /** The product's version, from its package.json (beside the sources, or above build/ when compiled). */

@@ -1,7 +1,7 @@
 // Connects the CLI and the watcher to Temporal from the environment (worker/temporal-config.ts), failing in one
 // clear line.
 import { Client, Connection } from '@temporalio/client';
-import { connectionOptions, loadTemporalConfig, type TemporalConfig } from '../worker/temporal-config';
+import { cannotReach, connectionOptions, loadTemporalConfig, type TemporalConfig } from '../worker/temporal-config';
 
 export interface Connected {
   client: Client;
@@ -15,7 +15,7 @@ export async function connectTemporal(env: Record<string, string | undefined> = 
   try {
     connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '5s' });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${config.address}: ${(err as Error).message.split('\n')[0]}`);
+    throw await cannotReach(config, err);
   }
   return {
     client: new Client({ connection, namespace: config.namespace }),

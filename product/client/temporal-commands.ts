@@ -10,7 +10,7 @@ import { connectTemporal } from './connect';
 import { NotFoundError, UsageError, need, out, type Options } from './cli-support';
 import type { StreamState } from './watcher';
 import type { RepoRef } from '../common/pipeline';
-import type { OverrideRequest, TrainingOverride } from '../workflows/repository';
+import type { OverrideRequest, RepositoryStatus, TrainingOverride } from '../workflows/repository';
 
 /** Refuses (exit 2 or 3) a commit that is not on the branch the pipeline follows (commit-on-branch.ts). */
 async function requireOnBranch(at: RepoRef, commit: string, what: string): Promise<void> {
@@ -41,6 +41,28 @@ export async function runTemporalCommand(command: string, rest: string[], values
     const temporal = await connectTemporal();
     try {
       const { client, config } = temporal;
+      const [{ colourEnabled, makeStyle }, { runUrl, uiBaseUrl }] = await Promise.all([import('./render'), import('./ui-link')]);
+      const style = makeStyle(colourEnabled(process.stdout, process.env, !!values['no-color']));
+      const uiBase = uiBaseUrl(config);
+      const link = (workflowId: string, runId?: string) => runUrl(uiBase, config.namespace, workflowId, runId);
+      /** Follows a run live on stdout (redrawn in place on a terminal; with --json, on stderr as lines). */
+      const follow = async (opts: { waitingFor: string; target: () => Promise<{ workflowId: string; skipRunId?: string } | null> }) => {
+        const { followRun } = await import('./run-view');
+        const stream = json ? process.stderr : process.stdout;
+        let followed = '';
+        return followRun(client, {
+          ...opts,
+          style: json ? makeStyle(false) : style,
+          tty: !!stream.isTTY,
+          write: (s) => stream.write(s),
+          link: (runId) => link(followed, runId),
+          target: async () => {
+            const t = await opts.target();
+            if (t) followed = t.workflowId;
+            return t;
+          },
+        });
+      };
       /** A retry is for a training that failed, timed out or was cancelled: say so clearly otherwise. */
       const checkRetryable = async (pipeline: PipelineSpec, commit: string) => {
         const trainingId = trainingWorkflowId(pipeline.modelName, commit);
@@ -65,10 +87,31 @@ export async function runTemporalCommand(command: string, rest: string[], values
           const override = trainingOverride(values, values.base);
           if (override.baseCommit && isCommitId(override.baseCommit)) await requireOnBranch(pipeline.input, override.baseCommit, 'the input');
           const { describeAnswer, triggerCommit } = await import('./signals');
+          // A retried training reuses its workflow id: --wait follows the new run, not the one before.
+          const ownId = trainingWorkflowId(pipeline.modelName, commit);
+          const before = values.wait ? await client.workflow.getHandle(ownId).describe().then((d) => d.runId, () => undefined) : undefined;
           const { workflowId, answer } = await triggerCommit(client, config.taskQueue, pipeline, commit, { retry, override });
-          out(json, { workflowId, commit, ...answer }, `${commit} → ${workflowId}: ${describeAnswer(answer)}`);
+          // The training that takes the commit: its own, or the one named by the answer (already trained).
+          const trainingId = answer.status === 'rejected' ? null : answer.status === 'already-trained' ? answer.workflowId : ownId;
+          out(
+            json && !values.wait,
+            { workflowId, commit, ...answer, trainingWorkflowId: trainingId },
+            `${commit} → ${workflowId}: ${describeAnswer(answer)}${trainingId ? `\ntraining run: ${trainingId}` : ''}`,
+          );
           // A rejection fails the caller (e.g. the Pachyderm trigger pipeline's job).
-          return answer.status === 'rejected' ? 1 : 0;
+          if (answer.status === 'rejected' || !values.wait) return answer.status === 'rejected' ? 1 : 0;
+          const view = await follow({
+            waitingFor: 'waiting for the training to start',
+            target: async () => {
+              if (answer.status === 'already-trained') return { workflowId: answer.workflowId };
+              // A commit coalesced into a newer one's training runs in that training.
+              const queue = await client.workflow.getHandle(workflowId).query<RepositoryStatus>('status').catch(() => null);
+              const ranIn = queue?.ranIn?.[commit];
+              return { workflowId: ranIn ?? ownId, skipRunId: before };
+            },
+          });
+          if (json) out(true, { workflowId, commit, ...answer, trainingWorkflowId: view.workflowId, runId: view.runId, state: view.state, result: view.status?.result ?? null, failure: view.failure ?? null }, '');
+          return view.state === 'COMPLETED' ? 0 : 1;
         }
         case 'rebase': {
           const pipeline = findPipeline(pipelines(), need(values, 'pipeline'));
@@ -112,16 +155,26 @@ export async function runTemporalCommand(command: string, rest: string[], values
         case 'status': {
           const workflowId = rest[0];
           if (!workflowId) throw new UsageError('status needs a WORKFLOW_ID');
-          const handle = client.workflow.getHandle(workflowId);
-          // Both at once: the query does not need the description (one round trip less).
-          const [description, status] = await Promise.all([
-            handle.describe(),
-            handle.query('status').catch((err: unknown) => ({ unavailable: (err as Error).message.split('\n')[0] })),
-          ]);
+          if (values.follow) {
+            const view = await follow({ waitingFor: `waiting for ${workflowId} to start`, target: async () => ({ workflowId }) });
+            if (json) out(true, { workflowId, runId: view.runId, type: view.type, state: view.state, status: view.status, failure: view.failure ?? null }, '');
+            return view.state === 'COMPLETED' ? 0 : 1;
+          }
+          const { readRun, renderRun } = await import('./run-view');
+          const view = await readRun(client, workflowId);
           out(
             json,
-            { workflowId, runId: description.runId, type: description.type, state: description.status.name, status },
-            `${workflowId} (${description.type}) ${description.status.name}\n${JSON.stringify(status, null, 2)}`,
+            {
+              workflowId,
+              runId: view.runId,
+              type: view.type,
+              state: view.state,
+              status: view.status ?? { unavailable: view.statusUnavailable },
+              experiment: view.experiment,
+              failure: view.failure ?? null,
+              url: link(workflowId, view.runId),
+            },
+            renderRun(view, style, link(workflowId, view.runId)),
           );
           return 0;
         }
@@ -138,18 +191,13 @@ export async function runTemporalCommand(command: string, rest: string[], values
           if (values.query) clauses.push(`(${values.query})`);
           const limit = Number(values.limit ?? 50);
           if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
-          const runs: { workflowId: string; type: string; status: string; start: string; step?: unknown }[] = [];
-          for await (const wf of client.workflow.list({ query: clauses.join(' AND ') || undefined })) {
-            runs.push({
-              workflowId: wf.workflowId,
-              type: wf.type,
-              status: wf.status.name,
-              start: wf.startTime.toISOString(),
-              step: wf.searchAttributes?.CtStep?.[0],
-            });
-            if (runs.length >= limit) break;
+          const { listRuns } = await import('./list-runs');
+          const runs = await listRuns(client, clauses.join(' AND ') || undefined, limit);
+          if (json) out(true, runs, '');
+          else {
+            const { formatRunsTable } = await import('./list-runs');
+            console.log(runs.length ? formatRunsTable(runs, style) : 'no runs');
           }
-          out(json, runs, runs.map((r) => `${r.start}  ${r.status.padEnd(10)} ${r.type.padEnd(20)} ${r.workflowId}${r.step ? `  [${String(r.step)}]` : ''}`).join('\n') || 'no runs');
           return 0;
         }
         case 'cancel': {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { loadConnectionsConfig } from '../activities';
 import { parseDuration } from '../common/duration';
-import { loadTemporalConfig, connectionOptions } from './temporal-config';
+import { cannotReach, loadTemporalConfig, connectionOptions } from './temporal-config';
 import { createWorker } from './create-worker';
 import { startHealthServer, temporalUnreachable } from './health-server';
 
@@ -54,7 +54,9 @@ async function run(): Promise<void> {
     telemetryOptions: metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : undefined,
   });
 
-  const connection = await NativeConnection.connect(connectionOptions(temporal));
+  const connection = await NativeConnection.connect(connectionOptions(temporal)).catch(async (err: unknown) => {
+    throw await cannotReach(temporal, err);
+  });
   running.connection = connection;
   try {
     const worker = await createWorker({

@@ -287,7 +287,7 @@ describe('docker-compose.yml', () => {
     const read_ = new Set([...envVarsReadBy('product/activities/config.ts'), ...envVarsReadBy('product/worker/temporal-config.ts'), ...envVarsReadBy('product/worker/main.ts')]);
     expect(read_.has('PACHD_URL') && read_.has('SELDON_CLIENT_SECRET') && read_.has('TEMPORAL_ADDRESS')).toBe(true);
     // Paths of certificate files: set with a mount in a docker-compose.override.yml (see deploy/.env.example).
-    const needMount = ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_CONFIG_FILE', 'CT_TLS_CA_FILE'];
+    const needMount = ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_CONFIG_FILE', 'CT_TLS_CA_FILE'];
     const fromImage = [...read('Dockerfile').matchAll(/^ENV ([A-Z_]+)=/gm)].map((m) => m[1]); // e.g. CT_WORKFLOW_BUNDLE
     expect(fromImage).toContain('CT_WORKFLOW_BUNDLE');
     const wired = [...Object.keys(services.worker.environment ?? {}), ...fromImage];

@@ -330,7 +330,7 @@ describeWithTools('the Helm chart', () => {
     for (const pod of objects.filter((o) => o.kind === 'Deployment').map((o) => o.spec!.template!.spec)) {
       for (const c of pod.containers) {
         for (const e of c.env) if (e.valueFrom?.secretKeyRef) needed.push(`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
-        // A file of a mounted Secret, named by a variable (TEMPORAL_TLS_CA, TEMPORAL_CONFIG_FILE, ...).
+        // A file of a mounted Secret, named by a variable (TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_CONFIG_FILE, ...).
         for (const m of c.volumeMounts) {
           const secret = pod.volumes.find((v) => v.name === m.name)?.secret?.secretName;
           if (!secret) continue;

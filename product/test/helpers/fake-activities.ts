@@ -24,6 +24,8 @@ export interface FakeWorld {
   failingVersions: Set<number>;
   /** While true, experiments stay RUNNING. */
   holdExperiments: boolean;
+  /** The progress a held experiment heartbeats (Determined's 0..1, or null when it reports none). */
+  experimentProgress: number | null;
   /** While true, submitExperiment blocks after creating the experiment (a cancel lands during submit). */
   holdSubmit: boolean;
   /** While true, publishModel blocks (a cancel lands during publish). */
@@ -51,6 +53,7 @@ export function createFakeWorld(): FakeWorld {
     failingCommits: new Set(),
     failingVersions: new Set(),
     holdExperiments: false,
+    experimentProgress: null,
     holdSubmit: false,
     holdPublish: false,
     holdReady: false,
@@ -124,7 +127,7 @@ export function createFakeActivities(world: FakeWorld): Activities {
       if (world.waitUnavailable) throw ApplicationFailure.retryable('Determined answered 503', ErrorType.Unavailable);
       if (returnWhenStateChangesFrom === 'UNSPECIFIED') return { experimentId, state: 'RUNNING', progress: 0 };
       try {
-        await holdWhile(() => world.holdExperiments, { experimentId, state: exp.state });
+        await holdWhile(() => world.holdExperiments, { experimentId, state: exp.state, progress: world.experimentProgress });
       } catch (err) {
         if (err instanceof CancelledFailure && exp.state === 'RUNNING') {
           exp.state = 'CANCELED';

@@ -79,8 +79,8 @@ app.kubernetes.io/part-of: continuous-training
 {{- end -}}
 
 {{/*
-The Temporal connection (worker/temporal-config.ts), shared by the worker and the watcher: an envconfig
-profile from a Secret, or the values with TLS files and the API key from Secrets.
+The Temporal connection (worker/temporal-config.ts, Temporal's standard variables), shared by the worker and
+the watcher: a profile of a Temporal config file from a Secret, or the values with TLS files and the API key from Secrets.
 */}}
 {{- define "ct.temporalEnv" -}}
 {{- $t := .Values.temporal -}}
@@ -106,13 +106,13 @@ profile from a Secret, or the values with TLS files and the API key from Secrets
 {{- end }}
 {{- if $t.tls.secretName }}
 {{- if $t.tls.caKey }}
-- name: TEMPORAL_TLS_CA
+- name: TEMPORAL_TLS_SERVER_CA_CERT_PATH
   value: {{ printf "%s/%s" (include "ct.temporalTlsDir" .) $t.tls.caKey | quote }}
 {{- end }}
 {{- if and $t.tls.certKey $t.tls.keyKey }}
-- name: TEMPORAL_TLS_CERT
+- name: TEMPORAL_TLS_CLIENT_CERT_PATH
   value: {{ printf "%s/%s" (include "ct.temporalTlsDir" .) $t.tls.certKey | quote }}
-- name: TEMPORAL_TLS_KEY
+- name: TEMPORAL_TLS_CLIENT_KEY_PATH
   value: {{ printf "%s/%s" (include "ct.temporalTlsDir" .) $t.tls.keyKey | quote }}
 {{- end }}
 {{- end }}
