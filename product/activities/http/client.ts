@@ -49,9 +49,13 @@ export function activitySignal(): AbortSignal | undefined {
 
 export function createAgents(config: HttpSettings): { httpAgent: http.Agent; httpsAgent: https.Agent } {
   const ca = config.tls?.caFile ? fs.readFileSync(config.tls.caFile) : undefined;
+  // With a socket timeout set, Node honours the server's `Keep-Alive: timeout=N` hint and closes an idle
+  // socket a second before the server would, instead of reusing one the server is closing (an ECONNRESET
+  // that a POST cannot safely resend). The timeout itself is longer than any idle gap inside a request.
+  const timeout = 10 * 60_000;
   return {
-    httpAgent: new KeepAliveAgent({ keepAlive: true }),
-    httpsAgent: new KeepAliveHttpsAgent({ keepAlive: true, ca, rejectUnauthorized: !config.tls?.insecureSkipVerify }),
+    httpAgent: new KeepAliveAgent({ keepAlive: true, timeout }),
+    httpsAgent: new KeepAliveHttpsAgent({ keepAlive: true, timeout, ca, rejectUnauthorized: !config.tls?.insecureSkipVerify }),
   };
 }
 

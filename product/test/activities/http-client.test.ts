@@ -38,6 +38,33 @@ test('requests carry no Connection header and reuse one socket', async () => {
   agents.httpAgent.destroy();
 });
 
+test("an idle socket is closed before the server's Keep-Alive timeout, so a POST never goes out on a socket the server is closing", async () => {
+  // The server announces `Keep-Alive: timeout=2`; the client must drop its idle socket after ~1 s.
+  const closedByClient: number[] = [];
+  const stub = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  stub.keepAliveTimeout = 2_000;
+  stub.on('connection', (socket) => socket.on('end', () => closedByClient.push(Date.now())));
+  await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+  const settings = { timeoutMs: 5_000 };
+  const agents = createAgents(settings);
+  try {
+    const client = new HttpClient(`http://127.0.0.1:${(stub.address() as AddressInfo).port}`, settings, agents);
+    await client.json({ method: 'POST', path: '/x', body: {} });
+    const answered = Date.now();
+    await new Promise((r) => setTimeout(r, 1_700));
+    // Closed by the client (the server's end: 'end' is the peer's FIN) before the server's 2 s were up.
+    expect(closedByClient).toHaveLength(1);
+    expect(closedByClient[0] - answered).toBeLessThan(2_000);
+  } finally {
+    agents.httpAgent.destroy();
+    stub.closeAllConnections();
+    await new Promise((resolve) => stub.close(resolve));
+  }
+});
+
 test("pachd's answer for a missing repo to a non-root user (500, no role binding) is a non-retryable NotFound", async () => {
   const stub = http.createServer((req, res) => {
     req.resume();
