@@ -3,6 +3,7 @@
 // watcher; then commits two batches of data and follows each through training, registration,
 // publishing, deployment and a prediction. State persists in .state/demo; Ctrl-C stops everything.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
@@ -17,10 +18,10 @@ import { createWorker } from 'continuous-training/worker/create-worker';
 import { putFiles } from 'continuous-training/client/put-files';
 import { PachydermClient } from 'continuous-training/activities/pachyderm/client';
 import { TASK_QUEUE, deploymentWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
-import type { TrainingResult, TrainingStatus } from 'continuous-training/workflows/training';
-import type { DeploymentResult, DeploymentStatus } from 'continuous-training/workflows/deployment';
-import type { StepRecord } from 'continuous-training/workflows/steps';
-import { colourEnabled, makeStyle, stepLine } from 'continuous-training/client/render';
+import type { TrainingResult } from 'continuous-training/workflows/training';
+import type { DeploymentResult } from 'continuous-training/workflows/deployment';
+import { colourEnabled, formatDuration, makeStyle, table } from 'continuous-training/client/render';
+import { elapsed, followRun, type RunView } from 'continuous-training/client/run-view';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,7 +47,15 @@ if (args.pachyderm !== 'emulator' && args.pachyderm !== 'real') {
 }
 const pachyderm: 'emulator' | 'real' = args.pachyderm;
 const stateDir = path.resolve(args['state-dir'] ?? path.join(projectRoot, '.state', pachyderm === 'real' ? 'demo-real-pachd' : 'demo'));
-const port = (name: string, def: number) => Number(process.env[name] ?? def);
+const PORTS = {
+  temporal: { variable: 'CT_DEMO_TEMPORAL_PORT', default: 7233, what: 'Temporal dev server' },
+  ui: { variable: 'CT_DEMO_UI_PORT', default: 8233, what: 'Temporal UI' },
+  pachd: { variable: 'CT_DEMO_PACHD_PORT', default: 1659, what: 'pachd' },
+  determined: { variable: 'CT_DEMO_DET_PORT', default: 8080, what: 'Determined' },
+  seldon: { variable: 'CT_DEMO_SELDON_PORT', default: 8003, what: 'Seldon Deploy' },
+} as const;
+type PortName = keyof typeof PORTS;
+const port = (name: PortName) => Number(process.env[PORTS[name].variable] || PORTS[name].default);
 const say = (line: string) => console.log(line);
 // The step lines and colours of `ct status` (NO_COLOR and a non-terminal turn colour off).
 const style = makeStyle(colourEnabled(process.stdout));
@@ -69,11 +78,12 @@ async function main(): Promise<void> {
 
   try {
     say(bold('Continuous training demo') + dim(`  (state in ${path.relative(process.cwd(), stateDir) || stateDir})`));
+    await checkPortsFree();
     const fresh = !fs.existsSync(path.join(stateDir, 'temporal.db'));
     const dev: DevServer = await startDevServer({
       dbFile: path.join(stateDir, 'temporal.db'),
-      port: port('CT_DEMO_TEMPORAL_PORT', 7233),
-      uiPort: port('CT_DEMO_UI_PORT', 8233),
+      port: port('temporal'),
+      uiPort: port('ui'),
       logFile: path.join(stateDir, 'temporal.log'),
     });
     cleanups.push(() => dev.stop());
@@ -81,7 +91,7 @@ async function main(): Promise<void> {
 
     const stack: LocalStack = await startLocalStack({
       stateDir,
-      ports: { pachd: port('CT_DEMO_PACHD_PORT', 1659), determined: port('CT_DEMO_DET_PORT', 8080), seldon: port('CT_DEMO_SELDON_PORT', 8003) },
+      ports: { pachd: port('pachd'), determined: port('determined'), seldon: port('seldon') },
       log: fs.createWriteStream(path.join(stateDir, 'emulators.log'), { flags: 'a' }),
       pachyderm,
     });
@@ -112,7 +122,8 @@ async function main(): Promise<void> {
       signal: abort.signal,
       log: (event, fields) => {
         // The output repo appears with the first published model; until then the watcher just retries.
-        if (event === 'watch.error' && !/not found/.test(String(fields.error))) say(dim(`  watcher: ${String(fields.error)} (retrying)`));
+        // Stopping ends its streams: that is no error to report.
+        if (event === 'watch.error' && !abort.signal.aborted && !/not found/.test(String(fields.error))) say(dim(`  watcher: ${String(fields.error)} (retrying)`));
       },
     });
     cleanups.push(async () => {
@@ -123,6 +134,7 @@ async function main(): Promise<void> {
 
     const link = (workflowId: string) => `${dev.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
     const committed = loadCommitted();
+    const summary: SummaryRow[] = [];
     const probe = demoProbe('triangle');
     for (const batch of [1, 2] as const) {
       say('');
@@ -144,19 +156,29 @@ async function main(): Promise<void> {
       }
       const trainingId = trainingWorkflowId(pipeline.modelName, commit);
       say(`  training run: ${link(trainingId)}`);
-      const training = await follow<TrainingStatus, TrainingResult>(client, trainingId, (s) => (s.experiment ? `experiment ${s.experiment.experimentId} ${s.experiment.state}` : null));
+      const trainingRun = await follow(client, trainingId, 'waiting for the watcher to start the training');
+      const training = (await client.workflow.getHandle(trainingId).result()) as TrainingResult;
+      const row: SummaryRow = { batch, commit, training: trainingRun };
+      summary.push(row);
       if (training.status !== 'trained') {
         say(`  training skipped: ${training.reason}`);
         continue;
       }
+      row.trained = training;
       const deployId = deploymentWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name, training.outputCommit);
       say(`  deployment run: ${link(deployId)}`);
-      const deployed = await follow<DeploymentStatus, DeploymentResult>(client, deployId, () => null);
+      row.deployment = await follow(client, deployId, 'waiting for the watcher to start the deployment');
+      const deployed = (await client.workflow.getHandle(deployId).result()) as DeploymentResult;
+      row.deployed = deployed.status;
       if (deployed.status !== 'deployed') throw new Error(`deployment of batch ${batch} did not succeed: ${JSON.stringify(deployed)}`);
       const answer = await predict(stack.seldon.url, pipeline.deployment.namespace, pipeline.deployment.name, probe);
       const probs = Object.entries(answer.probabilities).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+      row.prediction = `${answer.label} (v${answer.registryVersion})`;
       say(`  ✔ prediction for a triangle image from model version ${answer.registryVersion}: ${bold(answer.label)} (${probs})`);
     }
+
+    say('');
+    say(summaryTable(summary));
 
     say('');
     say(`Done. Runs in the Temporal UI: ${dev.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`CtPipeline="${pipeline.name}"`)}`);
@@ -173,31 +195,61 @@ async function main(): Promise<void> {
   }
 }
 
-/** Waits for a run, printing each step as it finishes (and `extra` lines as they change), then returns its result. */
-async function follow<S extends { steps: StepRecord[] }, R>(client: Client, workflowId: string, extra: (s: S) => string | null): Promise<R> {
-  const handle = client.workflow.getHandle(workflowId);
-  const deadline = Date.now() + 10 * 60_000;
-  let printed = 0;
-  let lastExtra: string | null = null;
-  for (;;) {
-    try {
-      const status = await handle.query<S>('status');
-      for (const step of status.steps.slice(printed)) {
-        if (!step.outcome) break;
-        say(stepLine(step, style));
-        printed++;
-      }
-      const e = extra(status);
-      if (e && e !== lastExtra) say(dim(`      ${e}`));
-      lastExtra = e;
-      const description = await handle.describe();
-      if (description.status.name !== 'RUNNING') return (await handle.result()) as R;
-    } catch (err) {
-      const name = (err as Error).name;
-      if (name !== 'WorkflowNotFoundError' && !/not found/i.test((err as Error).message)) throw err;
+/** Follows a run as `ct trigger --wait` does (steps, then live progress: step, experiment, elapsed time). */
+function follow(client: Client, workflowId: string, waitingFor: string): Promise<RunView> {
+  return followRun(client, {
+    style,
+    tty: !!process.stdout.isTTY,
+    write: (text) => process.stdout.write(text),
+    link: () => null, // printed before following
+    target: async () => ({ workflowId }),
+    waitingFor,
+  });
+}
+
+interface SummaryRow {
+  batch: number;
+  commit: string;
+  training: RunView;
+  trained?: Extract<TrainingResult, { status: 'trained' }>;
+  deployment?: RunView;
+  /** The deployment run's result: deployed, rolled-back, skipped. */
+  deployed?: string;
+  prediction?: string;
+}
+
+/** What each batch became, and how long each stage took. */
+function summaryTable(rows: SummaryRow[]): string {
+  const short = (id: string) => (id.length > 12 ? `${id.slice(0, 12)}…` : id);
+  return table(
+    ['batch', 'commit', 'experiment', 'version', 'output commit', 'deployment', 'prediction', 'training', 'deployment time'],
+    rows.map((r) => [
+      String(r.batch),
+      short(r.commit),
+      r.trained ? String(r.trained.experimentId) : '—',
+      r.trained ? String(r.trained.modelVersion.version) : 'skipped',
+      r.trained ? short(r.trained.outputCommit) : '—',
+      r.deployed ?? '—',
+      r.prediction ?? '—',
+      formatDuration(elapsed(r.training)),
+      r.deployment ? formatDuration(elapsed(r.deployment)) : '—',
+    ]),
+    style,
+  );
+}
+
+/** Every port the demo listens on must be free; a taken one is named with the variable that moves it. */
+async function checkPortsFree(): Promise<void> {
+  for (const name of Object.keys(PORTS) as PortName[]) {
+    const p = port(name);
+    const taken = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(true));
+      server.listen(p, '127.0.0.1', () => server.close(() => resolve(false)));
+    });
+    if (taken) {
+      throw new Error(`port ${p} (${PORTS[name].what}) is taken: stop what uses it, or set ${PORTS[name].variable} to a free port`);
     }
-    if (Date.now() > deadline) throw new Error(`${workflowId} did not finish within 10 minutes`);
-    await new Promise((r) => setTimeout(r, 300));
   }
 }
 

@@ -126,7 +126,8 @@ export function renderRun(view: RunView, style: Style, link: string | null): str
 /** The live line: current step, experiment, elapsed time. */
 export function progressText(view: RunView, now = Date.now()): { what: string; line: string } {
   const parts = [view.status?.step ?? (view.statusUnavailable ? 'waiting for a worker' : 'starting')];
-  if (view.experiment && view.state === 'RUNNING') parts.push(experimentText(view.experiment));
+  // The experiment only while the run waits for it (after the wait its final state is in the step line).
+  if (view.experiment && view.state === 'RUNNING' && view.status?.step === 'wait-experiment') parts.push(experimentText(view.experiment));
   const what = parts.join(' · ');
   return { what, line: `    … ${what} · ${formatDuration(elapsed(view, now))}` };
 }
@@ -200,8 +201,11 @@ export async function followRun(client: Client, opts: FollowOptions): Promise<Ru
         if (link) write(`  ${style.dim('UI:')} ${link}\n`);
         return view;
       }
-      const { what, line } = progressText(view);
-      progress(what, line);
+      // Once the result is in, the run is only closing: nothing to report until it has.
+      if (!view.status?.result) {
+        const { what, line } = progressText(view);
+        progress(what, line);
+      }
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
   }

@@ -158,7 +158,7 @@ async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCo
       continue;
     }
     // An update waits for a worker to answer: stopping the watcher must not wait for one.
-    const answer = await opts.client.connection.withAbortSignal(opts.signal, () => follow.forward(commit));
+    const answer = await withCallSignal(opts, () => follow.forward(commit));
     counts[answer.status] = (counts[answer.status] ?? 0) + 1;
     opts.log('watch.answer', {
       what: follow.what,
@@ -195,12 +195,33 @@ async function branchExists(pachd: PachydermClient, at: RepoRef): Promise<boolea
   }
 }
 
+/**
+ * Runs Temporal calls that stop when the watcher stops. The client adds an abort listener per gRPC call
+ * to the signal it is given and never removes it: given the watcher's own signal, which lives as long as
+ * the process, that would be one more listener for every commit forwarded. A signal per forward, linked
+ * to the watcher's and unlinked after, keeps the count constant.
+ */
+async function withCallSignal<T>(opts: WatcherOptions, fn: () => Promise<T>): Promise<T> {
+  const call = new AbortController();
+  const stop = () => call.abort(opts.signal.reason);
+  opts.signal.addEventListener('abort', stop, { once: true });
+  try {
+    return await opts.client.connection.withAbortSignal(call.signal, fn);
+  } finally {
+    opts.signal.removeEventListener('abort', stop);
+  }
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const wake = () => {
       clearTimeout(timer);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', wake);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', wake, { once: true });
   });
 }

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { getEventListeners } from 'node:events';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createLocalEnv } from '../helpers/temporal';
@@ -86,5 +87,33 @@ test('commits reach the repository and deployer workflows once each, across a wa
     await watcher.stop();
     await repo.terminate('test done');
     await deployer.terminate('test done');
+  });
+});
+
+test("the watcher's signal does not collect a listener per commit forwarded or per retry (a watcher runs for months)", async () => {
+  const world = createFakeWorld();
+  const pipeline = { ...testPipeline({ training: { mode: 'per-commit', pollInterval: '1s', timeout: '1h' } }), input: { project: 'default', repo: 'listeners', branch: 'master' } };
+  const taskQueue = 'watcher-listeners';
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities: createFakeActivities(world) });
+  const abort = new AbortController();
+  // The output repository does not exist: that subscription retries (and sleeps) all along.
+  const done = runWatcher({
+    client: env.client,
+    taskQueue,
+    pipelines: [{ ...pipeline, output: { ...pipeline.output, repo: 'listeners-missing-output' } }],
+    pachd: new PachydermClient({ pachyderm: { url: pachd.url }, timeoutMs: 10_000 }),
+    signal: abort.signal,
+    retryDelayMs: 50,
+    log: () => undefined,
+  });
+  const repo = env.client.workflow.getHandle(repositoryWorkflowId(pipeline.input));
+  await worker.runUntil(async () => {
+    for (let i = 0; i < 12; i++) await putFiles(pachd.url, pipeline.input.repo, pipeline.input.branch, { [`/f${i}.txt`]: `${i}` });
+    await waitFor(async () => (await repo.query(repositoryStatusQuery)).accepted.length === 12, 'twelve commits accepted');
+    // The open input subscription and the output's retry sleep hold one each; nothing else stays.
+    expect(getEventListeners(abort.signal, 'abort').length).toBeLessThanOrEqual(3);
+    await repo.terminate('test done'); // its queued trainings are not this test's concern
+    abort.abort();
+    await done;
   });
 });
