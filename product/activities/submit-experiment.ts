@@ -9,6 +9,7 @@ import type { Clients } from './clients';
 import { buildModelDefinition } from './determined/model-definition';
 import type { CreateExperimentRequest } from './determined/types';
 import { readExperimentConfig, type ExperimentConfig } from './experiment-config';
+import { experimentPachdToken } from './experiment-token';
 import { failure, failureType } from './http/errors';
 import { heartbeatDuring } from './heartbeat';
 
@@ -31,7 +32,10 @@ export async function submitExperiment(clients: Clients, input: SubmitExperiment
     clients.code.checkout(source, input.code.sha, Context.current().cancellationSignal),
     () => ({ phase: 'git-fetch', sha: input.code.sha }),
   );
-  const config = enrichConfig(clients, await readExperimentConfig(codeDir, source), input, label);
+  const experimentConfig = await readExperimentConfig(codeDir, source);
+  // Minted only here, on the way to creating the experiment: a retry that finds it mints nothing.
+  const pachdToken = await experimentPachdToken(clients, input);
+  const config = enrichConfig(clients, experimentConfig, input, label, pachdToken);
 
   // With parentId the master ignores any uploaded code and reuses the parent's (the original's
   // continuation silently trained old code). So parentId is only used when the parent ran this very
@@ -51,7 +55,9 @@ export async function submitExperiment(clients: Clients, input: SubmitExperiment
     return { experimentId: experiment.id, created: true };
   } catch (err) {
     if (failureType(err) === ErrorType.BadRequest) {
-      throw failure(ErrorType.InvalidConfig, `Determined rejected the experiment config ${source.configFile}: ${(err as Error).message}`, true);
+      // The master may quote the config back: the token stays out of the failure (and so of the history).
+      const message = pachdToken ? (err as Error).message.split(pachdToken).join('<pachd token>') : (err as Error).message;
+      throw failure(ErrorType.InvalidConfig, `Determined rejected the experiment config ${source.configFile}: ${message}`, true);
     }
     // A lost answer may hide a created experiment: the retry finds it by its label.
     throw err;
@@ -86,12 +92,13 @@ export async function experimentsLabelled(clients: Clients, label: string): Prom
 
 /**
  * Adds where the data is (`data.pachyderm`) and where the run comes from (`labels`). The commit gets
- * its own key: the original put it in `branch`. The token comes from the worker's configuration only.
+ * its own key: the original put it in `branch`. The token is experimentPachdToken's (none: no `token` key).
  */
-function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitExperimentInput, label: string): ExperimentConfig {
+function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitExperimentInput, label: string, pachdToken: string | undefined): ExperimentConfig {
   const pach = clients.config.pachyderm;
   const data = (config.data && typeof config.data === 'object' ? config.data : {}) as Record<string, unknown>;
-  const existingPach = (data.pachyderm && typeof data.pachyderm === 'object' ? data.pachyderm : {}) as Record<string, unknown>;
+  // A token written in the experiment's own config is dropped: the only token is the one chosen here.
+  const { token: _ignored, ...existingPach } = (data.pachyderm && typeof data.pachyderm === 'object' ? data.pachyderm : {}) as Record<string, unknown>;
   const labels = Array.isArray(config.labels) ? (config.labels as unknown[]).filter((l): l is string => typeof l === 'string') : [];
   const origin = [input.inputRepo.repo, input.commit, input.pipelineName, `workflow:${input.workflowId}`, label, codeLabel(input.code.sha)];
   if (input.parent) origin.push(`ct-continues-experiment-${input.parent.experimentId}`);
@@ -113,7 +120,7 @@ function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitE
         base_commit: input.baseCommit,
         // No base: a first training, which reads every file of the commit, not its diff against the parent.
         all_files: input.baseCommit === null,
-        token: pach.token ?? '',
+        ...(pachdToken ? { token: pachdToken } : {}),
       },
     },
     labels: [...new Set([...labels, ...origin])],

@@ -125,6 +125,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
             baseCommit: diff.baseCommit,
             code,
             parent: latest,
+            trainingTimeout: pipeline.training.timeout,
             ...run,
           }),
         (s) => `experiment ${s.experimentId}${latest ? ` continuing from checkpoint ${latest.checkpointUuid}` : ' from scratch'}`,
