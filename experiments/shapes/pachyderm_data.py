@@ -6,7 +6,9 @@ DiffFile reports with a `newFile` of fileType FILE, between `commit` and `base_c
 is empty, pachd diffs against the commit's parent). With `all_files` (a first training: no model was
 trained on an earlier commit), every file of the commit is new (WalkFile). Deleted files (only
 `oldFile`) and directories are skipped. Plain HTTP with `requests`: POST /api/pfs_v2.API/DiffFile (NDJSON response) and
-GET /pfs/<project>/<repo>/<commit>/<path> for the bytes, streamed to disk.
+GET /pfs/<project>/<repo>/<commit>/<path> for the bytes, streamed to disk. The token is by default a robot
+token that may only read this repo and expires after the run; without one in the config (the worker's
+PACHD_EXPERIMENT_TOKEN=none) the trial's environment variable PACHD_TOKEN is used, if set.
 """
 
 import json
