@@ -2,6 +2,7 @@
 // run: a deterministic label marks it, and a retry finds it instead of creating another.
 import crypto from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import yaml from 'js-yaml';
 import type { SubmitExperimentInput, SubmittedExperiment } from '../common/types';
 import { ErrorType } from '../common/errors';
@@ -53,15 +54,27 @@ export async function submitExperiment(clients: Clients, input: SubmitExperiment
   try {
     const { experiment } = await clients.determined.createExperiment(request);
     return { experimentId: experiment.id, created: true };
-  } catch (err) {
+  } catch (caught) {
+    const err = withoutToken(caught, pachdToken);
     if (failureType(err) === ErrorType.BadRequest) {
-      // The master may quote the config back: the token stays out of the failure (and so of the history).
-      const message = pachdToken ? (err as Error).message.split(pachdToken).join('<pachd token>') : (err as Error).message;
-      throw failure(ErrorType.InvalidConfig, `Determined rejected the experiment config ${source.configFile}: ${message}`, true);
+      throw failure(ErrorType.InvalidConfig, `Determined rejected the experiment config ${source.configFile}: ${(err as Error).message}`, true);
     }
     // A lost answer may hide a created experiment: the retry finds it by its label.
     throw err;
   }
+}
+
+/**
+ * The master may quote the config back in an error: a failure (message and stack, both recorded in the
+ * workflow history) never carries the experiment's token.
+ */
+function withoutToken(err: unknown, token: string | undefined): unknown {
+  if (!token || !(err instanceof Error) || !`${err.message}\n${err.stack}`.includes(token)) return err;
+  const message = err.message.split(token).join('<pachd token>');
+  if (err instanceof ApplicationFailure) {
+    return ApplicationFailure.create({ type: err.type ?? undefined, message, nonRetryable: err.nonRetryable ?? undefined, details: err.details ?? undefined });
+  }
+  return new Error(message);
 }
 
 /** Labels the experiment with the code it runs, so a continuation can tell whether the code changed. */
