@@ -314,8 +314,13 @@ export class PfsApi {
   /** Checks the permissions pachd's pfs server asks of the caller on each repo the request names. */
   private authorizeRepos(method: string, req: Json, caller: Caller | undefined): void {
     if (!caller) return;
-    for (const { project, repo, permissions } of repoPermissions(method, req)) {
-      this.auth.authorize(caller, repoResource(project, repo), permissions, this.repoExists(project, repo));
+    for (const { project, repo, permissions, context } of repoPermissions(method, req)) {
+      try {
+        this.auth.authorize(caller, repoResource(project, repo), permissions, this.repoExists(project, repo));
+      } catch (err) {
+        if (context && err instanceof PachError) throw new PachError(err.code, context + err.message);
+        throw err;
+      }
     }
   }
 
@@ -359,12 +364,12 @@ const fileRepo: RepoOf = (req) => fileFrom(req.file, 'file').ref;
  * server_file.go, server_branch.go, server_repo.go). InspectRepo, ListRepo and InspectBranch need only an
  * authenticated caller; CreateRepo and DeleteRepo are checked in their methods.
  */
-const PERMISSIONS: Record<string, [RepoOf, Permission[]]> = {
+const PERMISSIONS: Record<string, [RepoOf, Permission[], string?]> = {
   'pfs_v2.API/DeleteRepo': [repoOf, ['REPO_DELETE']],
   'pfs_v2.API/CreateBranch': [branchRepo, ['REPO_CREATE_BRANCH']],
   'pfs_v2.API/DeleteBranch': [branchRepo, ['REPO_DELETE_BRANCH']],
   'pfs_v2.API/ListBranch': [repoOf, ['REPO_LIST_BRANCH']],
-  'pfs_v2.API/StartCommit': [branchRepo, ['REPO_WRITE']],
+  'pfs_v2.API/StartCommit': [branchRepo, ['REPO_WRITE'], 'start commit in transaction: '], // pachd's wrapping, checked
   'pfs_v2.API/FinishCommit': [commitRepo, ['REPO_WRITE']],
   'pfs_v2.API/InspectCommit': [commitRepo, ['REPO_INSPECT_COMMIT']],
   'pfs_v2.API/ListCommit': [repoOf, ['REPO_LIST_COMMIT']],
@@ -377,7 +382,7 @@ const PERMISSIONS: Record<string, [RepoOf, Permission[]]> = {
 };
 
 /** The repos a request names and what it needs on each; a malformed request is left to its method's own error. */
-function repoPermissions(method: string, req: Json): { project: string; repo: string; permissions: Permission[] }[] {
+function repoPermissions(method: string, req: Json): { project: string; repo: string; permissions: Permission[]; context?: string }[] {
   try {
     if (method === 'pfs_v2.API/DiffFile') {
       // diffFile checks the old file's repo first, then the new one's.
@@ -387,7 +392,7 @@ function repoPermissions(method: string, req: Json): { project: string; repo: st
     const rule = PERMISSIONS[method];
     if (!rule) return [];
     const { project, repo } = rule[0](req);
-    return [{ project, repo, permissions: rule[1] }];
+    return [{ project, repo, permissions: rule[1], context: rule[2] }];
   } catch {
     return [];
   }

@@ -91,7 +91,7 @@ test('repoReader on one repo: every read there, no write, nothing on another rep
 
   const write = (p: Promise<unknown>) => failure(p);
   const noWrite = { code: 7, httpStatus: 403, message: denied('robot:reader-1', 'REPO_WRITE', 'REPO default/input') };
-  expect(await write(reader.call('pfs_v2.API/StartCommit', { branch: { repo: repo('input'), name: 'master' } }))).toEqual(noWrite);
+  expect(await write(reader.call('pfs_v2.API/StartCommit', { branch: { repo: repo('input'), name: 'master' } }))).toEqual({ ...noWrite, message: `start commit in transaction: ${noWrite.message}` });
   const { id: open } = await root.call<{ id: string }>('pfs_v2.API/StartCommit', { branch: { repo: repo('input'), name: 'scratch' } });
   expect(await write(reader.modifyFile([{ setCommit: commitOf('input', open) }, { addFile: { path: '/x', raw: 'eA==' } }]))).toEqual(noWrite);
   expect(await write(reader.call('pfs_v2.API/FinishCommit', { commit: commitOf('input', open) }))).toEqual(noWrite);

@@ -33,6 +33,8 @@ export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['
   let stateDir: string | undefined;
   const taskQueue = 'e2e';
   const watcherLog: string[] = [];
+  /** The experiments' own pachd tokens, read from their configs: no history may hold them either. */
+  const experimentTokens: string[] = [];
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-e2e-'));
@@ -120,6 +122,7 @@ export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['
       const { config } = (await (await fetch(`${determined.url}/api/v1/experiments/${id}`, { headers })).json()) as { config: Record<string, unknown> };
       expect(JSON.stringify(config)).not.toContain(workerToken);
       const token = String((config.data as { pachyderm: { token?: string } }).pachyderm.token);
+      experimentTokens.push(token);
       const asExperiment = new PachdRestClient({ url: stack.pachd.url, authToken: token });
       const who = await asExperiment.call<{ username: string; expiration: string | null }>('auth_v2.API/WhoAmI', {});
       expect(who.username).toBe(`robot:ct-reader/${pipeline.input.project}/${pipeline.input.repo}`);
@@ -132,8 +135,8 @@ export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['
     }
   });
 
-  test('no token or password of the three systems appears in any workflow history', async () => {
-    const secrets = [stack.connections.pachyderm.token, stack.connections.determined.password, stack.connections.seldon.clientSecret];
+  test("no token or password of the three systems (nor any experiment's pachd token) appears in any workflow history", async () => {
+    const secrets = [stack.connections.pachyderm.token, stack.connections.determined.password, stack.connections.seldon.clientSecret, ...experimentTokens];
     expect(secrets.every((s) => typeof s === 'string' && s.length >= 8)).toBe(true);
     let histories = 0;
     for await (const wf of env.client.workflow.list()) {
