@@ -1,6 +1,8 @@
 // fetchExperiment, lookupModel, submitExperiment, waitForExperiment and registerModelVersion against the
 // Determined emulator, with experiment code in a local git repository.
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import axios from 'axios';
 import { CancelledFailure } from '@temporalio/common';
@@ -340,6 +342,40 @@ describe("the experiment's pachd token (issue 19.11)", () => {
     const { experimentId } = await run(worker, 'submitExperiment', input);
     const token = String((await pachdConfig(experimentId)).pachyderm.token);
     expect([token === plain, token === PACH_TOKEN]).toEqual([false, false]);
+  });
+
+  test("a master that quotes the config back in its refusal: the failure (message and stack) has no token", async () => {
+    // A proxy in front of the master answers experiment creation with 400 and the request body, as a validator may.
+    const target = new URL(h.determined!.url);
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (req.method === 'POST' && req.url === '/api/v1/experiments') {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ code: 3, message: `invalid experiment: ${body.toString('utf8')}` }));
+          return;
+        }
+        const out = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        out.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const viaProxy = createActivities({ ...h.config, determined: { ...h.config.determined, url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` } });
+      const err = await expectFailure(run(viaProxy, 'submitExperiment', submitInput({ workflowId: 'ct-train-token-quoted', commit: '5'.repeat(32) })), 'InvalidConfig', {
+        nonRetryable: true,
+        message: /invalid experiment: .*<pachd token>/,
+      });
+      expect(`${err.message}\n${err.stack}`).not.toMatch(/token[^a-z]{1,8}[0-9a-f]{32}/);
+      expect(`${err.message}\n${err.stack}`).not.toContain(PACH_TOKEN);
+    } finally {
+      proxy.close();
+    }
   });
 
   test('PACHD_EXPERIMENT_TOKEN=worker hands over the worker token; =none and pachd auth off give no token key at all', async () => {
