@@ -20,8 +20,9 @@ const DEFAULT_TRAINING_TIMEOUT = '24h';
 
 /**
  * The reader robot of one input repo, `robot:ct-reader/<project>/<repo>`: pachd names cannot contain `/`,
- * so two repos never share one, and it only ever holds repoReader on its own repo (pipelines that read
- * the same repo share it; a pipeline moved to another repo leaves no read right behind on the old one).
+ * so two repos never share one. Pipelines that read the same repo share it, and it only ever holds
+ * repoReader on that repo: a pipeline whose input changes gets the other repo's robot, so no robot
+ * gathers read rights on several repos (as one named after the pipeline would).
  */
 export function readerRobot(repo: RepoRef): string {
   return `ct-reader/${repo.project}/${repo.repo}`;
