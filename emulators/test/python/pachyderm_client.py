@@ -142,7 +142,7 @@ def main():
         raise AssertionError("a repoReader robot could write")
     except grpc.RpcError as err:
         check(err.code() == grpc.StatusCode.PERMISSION_DENIED, f"robot write: {err.code()} {err.details()}")
-        check(err.details().startswith("robot:sdk-reader is not authorized to perform this operation - needs permissions [REPO_WRITE]"), err.details())
+        check(err.details().startswith("start commit in transaction: robot:sdk-reader is not authorized to perform this operation - needs permissions [REPO_WRITE]"), err.details())
         step(f"robot write {err.code().name}")
     try:
         reader.auth.get_robot_token(robot="escalate")
