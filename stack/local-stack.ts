@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { startPachydermEmulator } from '@continuous-training/emulators/pachyderm';
+import { PachdRestClient, startPachydermEmulator } from '@continuous-training/emulators/pachyderm';
 import { startDeterminedEmulator, type RunningDeterminedEmulator } from '@continuous-training/emulators/determined';
 import { startSeldonEmulator, type RunningSeldonEmulator } from '@continuous-training/emulators/seldon/emulator';
 import type { ConnectionsConfig } from 'continuous-training/activities';
@@ -80,6 +80,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       const real = await startRealPachd({ stateDir: path.join(opts.stateDir, 'real-pachd'), httpPort: opts.ports?.pachd });
       started.push(real);
       pachdToken = await real.robotToken('continuous-training');
+      // The worker mints each experiment's read-only token (PACHD_EXPERIMENT_TOKEN=robot): robotUser on the
+      // cluster, plus repoOwner on the input repos, which it has as their creator.
+      await new PachdRestClient({ url: real.url, authToken: real.rootToken }).call('auth_v2.API/ModifyRoleBinding', {
+        principal: 'robot:continuous-training',
+        roles: ['robotUser'],
+        resource: { type: 'CLUSTER', name: '' },
+      });
       pachd = { kind: 'real', url: real.url, grpcAddress: real.grpcAddress, rootToken: real.rootToken };
     } else {
       pachdToken = opts.pachdAuth ? `pach-${password}` : undefined;

@@ -1,6 +1,7 @@
 // pfs_v2.API and auth_v2.API methods over protojson-shaped messages: the one implementation behind
 // the REST gateway (and the gRPC server). Requests are checked against the spec before use.
-import { GrpcCode, PachError, invalidArgument, ERR_NOT_ACTIVATED } from './errors';
+import { GrpcCode, PachError, invalidArgument } from './errors';
+import { PachAuth, resourceFrom, type Caller, type Permission } from './auth';
 import type { ModifyOp } from './modify-file';
 import { ModifyFileSession } from './modify-file';
 import { pachydermContract } from './contract';
@@ -25,6 +26,8 @@ import type { CommitRecord, PfsStore } from './store';
 export interface CallContext {
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Who is calling (the transport authenticated the token); undefined when auth is off. */
+  caller?: Caller;
 }
 
 /** Sends one stream message; Buffers are GetFile's BytesValue chunks. `flush` for live streams. */
@@ -53,14 +56,19 @@ export class PfsApi {
 
   constructor(
     private readonly store: PfsStore,
-    private readonly auth: { enabled: boolean },
+    readonly auth: PachAuth,
   ) {
     this.createdBy = auth.enabled ? 'pach:root' : '';
     const s = store;
     this.unary = {
-      'pfs_v2.API/CreateRepo': async (req) => {
+      'pfs_v2.API/CreateRepo': async (req, ctx) => {
         const { project, repo } = repoFrom(req.repo, 'repo');
+        const exists = this.repoExists(project, repo);
+        // createRepo: PROJECT_CREATE_REPO (every user has it on the default project), then REPO_WRITE to update one.
+        auth.authorize(ctx.caller, { type: 'PROJECT', name: project }, ['PROJECT_CREATE_REPO']);
+        if (exists && req.update === true) auth.authorize(ctx.caller, repoResource(project, repo), ['REPO_WRITE']);
         s.createRepo(project, repo, typeof req.description === 'string' ? req.description : '', req.update === true);
+        if (!exists) auth.repoCreated(ctx.caller, project, repo);
         return {};
       },
       'pfs_v2.API/InspectRepo': async (req) => {
@@ -70,7 +78,9 @@ export class PfsApi {
       'pfs_v2.API/DeleteRepo': async (req) => {
         const { project, repo } = repoFrom(req.repo, 'repo');
         // `force` only matters for repos with provenance, which the emulator has none of.
-        return { deleted: s.deleteRepo(project, repo) };
+        const deleted = s.deleteRepo(project, repo);
+        if (deleted) auth.repoDeleted(project, repo);
+        return { deleted };
       },
       'pfs_v2.API/CreateBranch': async (req) => {
         const b = branchFrom(req.branch, 'branch');
@@ -111,9 +121,23 @@ export class PfsApi {
         const c = s.resolveCommit(f.ref);
         return fileInfoJson(c, await s.inspectFile(c, f.path));
       },
-      'auth_v2.API/WhoAmI': async () => {
-        if (!this.auth.enabled) throw new PachError(GrpcCode.Unimplemented, ERR_NOT_ACTIVATED);
-        return { username: 'pach:root', expiration: null };
+      'auth_v2.API/WhoAmI': async (_req, ctx) => auth.whoAmI(ctx.caller),
+      'auth_v2.API/GetRobotToken': async (req, ctx) => ({
+        token: auth.getRobotToken(ctx.caller, typeof req.robot === 'string' ? req.robot : '', int64From(req.ttl, 'ttl')),
+      }),
+      'auth_v2.API/ModifyRoleBinding': async (req, ctx) => {
+        const resource = resourceFrom(req.resource, 'ModifyRoleBindingRequest.Resource');
+        const roles = Array.isArray(req.roles) ? req.roles.map(String) : [];
+        const [project, repo] = resource.name.split('/');
+        const exists = resource.type === 'REPO' && !!project && !!repo && this.repoExists(project, repo);
+        auth.modifyRoleBinding(ctx.caller, resource, typeof req.principal === 'string' ? req.principal : '', roles, exists);
+        return {};
+      },
+      'auth_v2.API/GetRoleBinding': async (req, ctx) => {
+        const entries = auth.getRoleBinding(ctx.caller, resourceFrom(req.resource, 'GetRoleBindingRequest.Resource'));
+        return {
+          binding: { entries: Object.fromEntries(Object.entries(entries).map(([p, roles]) => [p, { roles: Object.fromEntries(roles.map((r) => [r, true])) }])) },
+        };
       },
     };
 
@@ -254,11 +278,12 @@ export class PfsApi {
     return commitInfoJson(c, parent, children, this.createdBy);
   }
 
-  /** Runs a request through the spec check and its method. */
+  /** Runs a request through the spec check, pachd's permission check and its method. */
   async callUnary(method: string, req: Json, ctx: CallContext): Promise<Json> {
     const fn = this.unary[method];
     if (!fn) throw unknownMethod(method);
     checkRequest(method, req);
+    this.authorizeRepos(method, req, ctx.caller);
     return fn(req, ctx);
   }
 
@@ -266,7 +291,37 @@ export class PfsApi {
     const fn = this.streams[method];
     if (!fn) throw unknownMethod(method);
     checkRequest(method, req);
+    this.authorizeRepos(method, req, ctx.caller);
     return fn(req, ctx, send);
+  }
+
+  /** The raw download (/pfs/): pachd's file server calls InspectFile, then GetFile. */
+  authorizeDownload(caller: Caller | undefined, project: string, repo: string): void {
+    const exists = this.repoExists(project, repo);
+    this.auth.authorize(caller, repoResource(project, repo), ['REPO_INSPECT_FILE'], exists);
+    this.auth.authorize(caller, repoResource(project, repo), ['REPO_READ'], exists);
+  }
+
+  private repoExists(project: string, repo: string): boolean {
+    try {
+      this.store.repo(project, repo);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Checks the permissions pachd's pfs server asks of the caller on each repo the request names. */
+  private authorizeRepos(method: string, req: Json, caller: Caller | undefined): void {
+    if (!caller) return;
+    for (const { project, repo, permissions, context } of repoPermissions(method, req)) {
+      try {
+        this.auth.authorize(caller, repoResource(project, repo), permissions, this.repoExists(project, repo));
+      } catch (err) {
+        if (context && err instanceof PachError) throw new PachError(err.code, context + err.message);
+        throw err;
+      }
+    }
   }
 
   has(method: string): 'unary' | 'stream' | 'modify' | undefined {
@@ -277,12 +332,15 @@ export class PfsApi {
   }
 
   /** ModifyFile: a client stream of ModifyFileRequest messages, applied when it ends. */
-  async modifyFile(messages: AsyncIterable<Json>): Promise<Json> {
+  async modifyFile(messages: AsyncIterable<Json>, caller?: Caller): Promise<Json> {
     const session = new ModifyFileSession(this.store);
     try {
       for await (const msg of messages) {
         checkRequest('pfs_v2.API/ModifyFile', msg);
-        await session.handle(modifyOpFrom(msg));
+        const op = modifyOpFrom(msg);
+        if (op.kind === 'setCommit') this.auth.authorize(caller, repoResource(op.ref.project, op.ref.repo), ['REPO_WRITE'], this.repoExists(op.ref.project, op.ref.repo));
+        if (op.kind === 'copyFile') this.auth.authorize(caller, repoResource(op.src.project, op.src.repo), ['REPO_READ'], this.repoExists(op.src.project, op.src.repo));
+        await session.handle(op);
       }
       await session.finish();
     } catch (err) {
@@ -290,6 +348,53 @@ export class PfsApi {
       throw err;
     }
     return {};
+  }
+}
+
+const repoResource = (project: string, repo: string) => ({ type: 'REPO' as const, name: `${project}/${repo}` });
+
+type RepoOf = (req: Json) => { project: string; repo: string };
+const repoOf: RepoOf = (req) => repoFrom(req.repo, 'repo');
+const branchRepo: RepoOf = (req) => branchFrom(req.branch, 'branch');
+const commitRepo: RepoOf = (req) => commitRefFrom(req.commit, 'commit');
+const fileRepo: RepoOf = (req) => fileFrom(req.file, 'file').ref;
+
+/**
+ * What pachd's pfs server checks on each method (src/server/pfs/server: val_server.go, server_commit.go,
+ * server_file.go, server_branch.go, server_repo.go). InspectRepo, ListRepo and InspectBranch need only an
+ * authenticated caller; CreateRepo and DeleteRepo are checked in their methods.
+ */
+const PERMISSIONS: Record<string, [RepoOf, Permission[], string?]> = {
+  'pfs_v2.API/DeleteRepo': [repoOf, ['REPO_DELETE']],
+  'pfs_v2.API/CreateBranch': [branchRepo, ['REPO_CREATE_BRANCH']],
+  'pfs_v2.API/DeleteBranch': [branchRepo, ['REPO_DELETE_BRANCH']],
+  'pfs_v2.API/ListBranch': [repoOf, ['REPO_LIST_BRANCH']],
+  'pfs_v2.API/StartCommit': [branchRepo, ['REPO_WRITE'], 'start commit in transaction: '], // pachd's wrapping, checked
+  'pfs_v2.API/FinishCommit': [commitRepo, ['REPO_WRITE']],
+  'pfs_v2.API/InspectCommit': [commitRepo, ['REPO_INSPECT_COMMIT']],
+  'pfs_v2.API/ListCommit': [repoOf, ['REPO_LIST_COMMIT']],
+  'pfs_v2.API/SubscribeCommit': [repoOf, ['REPO_LIST_COMMIT']],
+  'pfs_v2.API/InspectFile': [fileRepo, ['REPO_INSPECT_FILE']],
+  'pfs_v2.API/ListFile': [fileRepo, ['REPO_LIST_FILE']],
+  'pfs_v2.API/WalkFile': [fileRepo, ['REPO_READ', 'REPO_LIST_FILE']],
+  'pfs_v2.API/GlobFile': [commitRepo, ['REPO_READ', 'REPO_LIST_FILE']],
+  'pfs_v2.API/GetFile': [fileRepo, ['REPO_READ']],
+};
+
+/** The repos a request names and what it needs on each; a malformed request is left to its method's own error. */
+function repoPermissions(method: string, req: Json): { project: string; repo: string; permissions: Permission[]; context?: string }[] {
+  try {
+    if (method === 'pfs_v2.API/DiffFile') {
+      // diffFile checks the old file's repo first, then the new one's.
+      const files = obj(req.oldFile) ? [fileFrom(req.oldFile, 'oldFile'), fileFrom(req.newFile, 'newFile')] : [fileFrom(req.newFile, 'newFile')];
+      return files.map((f) => ({ project: f.ref.project, repo: f.ref.repo, permissions: ['REPO_READ'] }));
+    }
+    const rule = PERMISSIONS[method];
+    if (!rule) return [];
+    const { project, repo } = rule[0](req);
+    return [{ project, repo, permissions: rule[1], context: rule[2] }];
+  } catch {
+    return [];
   }
 }
 

@@ -116,10 +116,3 @@ export const notFound = (message: string) => new PachError(GrpcCode.NotFound, me
 export const ERR_NOT_SIGNED_IN = 'no authentication token (try logging in)';
 export const ERR_BAD_TOKEN = 'provided auth token is corrupted or has expired (try logging in again)';
 export const ERR_NOT_ACTIVATED = 'the auth service is not activated';
-
-/** pachd's authentication check, shared by the REST gateway (header) and gRPC (metadata `authn-token`). */
-export function checkToken(expected: string | undefined, given: string | undefined): void {
-  if (!expected) return;
-  if (!given) throw new PachError(GrpcCode.Unauthenticated, ERR_NOT_SIGNED_IN);
-  if (given !== expected) throw new PachError(GrpcCode.Unauthenticated, ERR_BAD_TOKEN);
-}

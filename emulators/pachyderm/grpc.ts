@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type * as protobuf from 'protobufjs';
 import { requireApiSpecsDir } from '../common/specs';
-import { GrpcCode, PachError, checkToken, toPachError } from './errors';
+import { GrpcCode, PachError, toPachError } from './errors';
 import { PACHD_PROTO_FILES, fromProtoJson, loadReflection, toProtoJson } from './grpc-codec';
 import type { PfsApi } from './api';
 import type { Json } from './protojson';
@@ -64,7 +64,6 @@ export interface GrpcServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  authToken?: string;
   /** One JSON line per call, like the HTTP request logs. */
   log?: NodeJS.WritableStream | null;
 }
@@ -127,9 +126,9 @@ function methodHandler(opts: GrpcServerOptions, method: string, m: grpc.MethodDe
     );
   };
   const authenticate = (md: grpc.Metadata) => {
-    if (WITHOUT_TOKEN.has(method)) return;
+    if (WITHOUT_TOKEN.has(method)) return undefined;
     const v = md.get('authn-token')[0];
-    checkToken(opts.authToken, v === undefined ? undefined : String(v));
+    return api.auth.authenticate(v === undefined ? undefined : String(v));
   };
 
   if (method === 'versionpb_v2.API/GetVersion') {
@@ -145,8 +144,7 @@ function methodHandler(opts: GrpcServerOptions, method: string, m: grpc.MethodDe
       const signal = cancelSignal(call);
       Promise.resolve()
         .then(() => {
-          authenticate(call.metadata);
-          return api.callUnary(method, call.request, { signal });
+          return api.callUnary(method, call.request, { signal, caller: authenticate(call.metadata) });
         })
         .then(
           (res) => {
@@ -166,8 +164,7 @@ function methodHandler(opts: GrpcServerOptions, method: string, m: grpc.MethodDe
       const signal = cancelSignal(call);
       Promise.resolve()
         .then(() => {
-          authenticate(call.metadata);
-          return api.callStream(method, call.request, { signal }, (msg) => write(call, msg, signal));
+          return api.callStream(method, call.request, { signal, caller: authenticate(call.metadata) }, (msg) => write(call, msg, signal));
         })
         .then(
           () => {
@@ -187,8 +184,7 @@ function methodHandler(opts: GrpcServerOptions, method: string, m: grpc.MethodDe
       const started = Date.now();
       Promise.resolve()
         .then(() => {
-          authenticate(call.metadata);
-          return api.modifyFile(received(call));
+          return api.modifyFile(received(call), authenticate(call.metadata));
         })
         .then(
           (res) => {

@@ -8,6 +8,7 @@ import { startEmulatorServer, type RunningEmulator } from '../common/server';
 import type { FaultConfig } from '../common/faults';
 import { codeFromHttpStatus, rpcStatus } from './errors';
 import { PfsApi } from './api';
+import { PachAuth } from './auth';
 import { buildRestRouter } from './rest';
 import { startGrpcServer } from './grpc';
 import { PfsStore } from './store';
@@ -22,7 +23,10 @@ export interface PachydermEmulatorOptions {
   log?: NodeJS.WritableStream | null;
   /** Faults active from the start (also settable at run time with PUT /__emulator/faults). */
   faults?: FaultConfig;
-  /** Enables auth: every call must send this token (header or gRPC metadata `authn-token`). */
+  /**
+   * Enables auth with this root token (subject `pach:root`, cluster admin): every call must send it or a
+   * robot token minted with GetRobotToken (header or gRPC metadata `authn-token`).
+   */
   authToken?: string;
   /** gRPC port (pachd's is 1650); 0 (default) picks a free one. Same host as HTTP. */
   grpcPort?: number;
@@ -41,10 +45,10 @@ export interface PachydermEmulator extends RunningEmulator {
 export async function startPachydermEmulator(opts: PachydermEmulatorOptions = {}): Promise<PachydermEmulator> {
   const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pachd-emulator-'));
   const store = new PfsStore({ stateDir });
-  const api = new PfsApi(store, { enabled: !!opts.authToken });
+  const api = new PfsApi(store, new PachAuth(opts.authToken, stateDir));
   const server = await startEmulatorServer({
     name: 'pachd',
-    router: buildRestRouter({ api, store, authToken: opts.authToken }),
+    router: buildRestRouter({ api, store }),
     port: opts.port,
     host: opts.host,
     log: opts.log,
@@ -53,7 +57,7 @@ export async function startPachydermEmulator(opts: PachydermEmulatorOptions = {}
   });
   let grpc;
   try {
-    grpc = await startGrpcServer({ api, host: opts.host ?? '127.0.0.1', port: opts.grpcPort ?? 0, authToken: opts.authToken, log: opts.log });
+    grpc = await startGrpcServer({ api, host: opts.host ?? '127.0.0.1', port: opts.grpcPort ?? 0, log: opts.log });
   } catch (err) {
     store.close();
     await server.close();

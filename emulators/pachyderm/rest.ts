@@ -1,10 +1,10 @@
 // pachd's HTTP port as the emulator serves it: the grpc-gateway REST API under /api/, raw file
 // downloads under /pfs/, and /healthz. Auth, when enabled, is the `authn-token` header (or
-// `?authn-token=` on /pfs/), checked exactly where pachd checks it.
+// `?authn-token=` on /pfs/), authenticated here and authorised by the API core (PachAuth).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type RequestContext } from '../common/router';
 import { sendJson } from '../common/body';
-import { GrpcCode, checkToken, httpStatusFromCode, invalidArgument, rpcStatus, toPachError } from './errors';
+import { GrpcCode, httpStatusFromCode, invalidArgument, rpcStatus, toPachError } from './errors';
 import { NdjsonStream, readLines } from './ndjson';
 import { unknownMethod, type PfsApi } from './api';
 import type { Json } from './protojson';
@@ -13,8 +13,6 @@ import type { PfsStore } from './store';
 export interface RestOptions {
   api: PfsApi;
   store: PfsStore;
-  /** When set, every API call and download must carry this token. */
-  authToken?: string;
 }
 
 function sendError(res: ServerResponse, err: unknown): void {
@@ -69,12 +67,13 @@ export function buildRestRouter(opts: RestOptions): Router {
     res.on('close', () => abort.abort());
     const kind = api.has(method);
     let body: Json;
+    let caller;
     try {
-      checkToken(opts.authToken, headerToken(req));
+      caller = api.auth.authenticate(headerToken(req));
       if (!kind) throw unknownMethod(method);
       if (kind === 'modify') {
         try {
-          sendJson(res, 200, await api.modifyFile(parsedLines(req)));
+          sendJson(res, 200, await api.modifyFile(parsedLines(req), caller));
         } finally {
           req.resume(); // drain what an aborted upload still sends
         }
@@ -82,7 +81,7 @@ export function buildRestRouter(opts: RestOptions): Router {
       }
       body = await readJsonBody(req);
       if (kind === 'unary') {
-        sendJson(res, 200, await api.callUnary(method, body, { signal: abort.signal }));
+        sendJson(res, 200, await api.callUnary(method, body, { signal: abort.signal, caller }));
         return;
       }
     } catch (err) {
@@ -92,7 +91,7 @@ export function buildRestRouter(opts: RestOptions): Router {
     // Server streams: headers go out with the first message, so early errors keep their status.
     const stream = new NdjsonStream(res);
     try {
-      await api.callStream(method, body, { signal: abort.signal }, (msg, flush) =>
+      await api.callStream(method, body, { signal: abort.signal, caller }, (msg, flush) =>
         stream.send(Buffer.isBuffer(msg) ? msg.toString('base64') : msg, flush),
       );
       await stream.end();
@@ -104,7 +103,8 @@ export function buildRestRouter(opts: RestOptions): Router {
   // Raw downloads: GET /pfs/<project>/<repo>/<commit|branch>/<path>.
   router.get('/pfs/:project/:repo/:commit/*path', async ({ req, res, params, query }) => {
     try {
-      checkToken(opts.authToken, headerToken(req) ?? query.get('authn-token') ?? undefined);
+      const caller = api.auth.authenticate(headerToken(req) ?? query.get('authn-token') ?? undefined);
+      api.authorizeDownload(caller, params.project, params.repo);
       const c = store.resolveCommit({ project: params.project, repo: params.repo, id: params.commit });
       const entry = await store.fileForRead(c, '/' + params.path);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': entry.size });

@@ -48,6 +48,10 @@ maybe('official pachyderm_sdk against the emulator (gRPC)', () => {
     expect(result.out).toContain('OK glob_file lists the root for / only');
     expect(result.out).toContain('OK delete_repo of a missing repo: deleted=False');
     expect(result.out).toContain('OK wrong token UNAUTHENTICATED: provided auth token is corrupted or has expired (try logging in again)');
+    // A robot token minted and bound repoReader on the repo through the SDK: reads, no write, no minting.
+    expect(result.out).toContain('OK robot robot:sdk-reader reads images');
+    expect(result.out).toContain('OK robot write PERMISSION_DENIED');
+    expect(result.out).toContain('OK robot get_robot_token PERMISSION_DENIED');
     expect(result.code).toBe(0);
 
     // What the SDK wrote is what the REST side (same core, same state) sees.

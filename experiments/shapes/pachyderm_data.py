@@ -7,7 +7,9 @@ is empty, pachd diffs against the commit's parent). With `all_files` (a first tr
 trained on an earlier commit), every file of the commit is new (WalkFile). Deleted files (only
 `oldFile`) and directories are skipped, and so are the paths matching `exclude` (patterns the operator
 gave to `ct retry --exclude`; the rules of the product's common/path-filter.ts, see `excluder`). Plain HTTP with `requests`: POST /api/pfs_v2.API/DiffFile (NDJSON response) and
-GET /pfs/<project>/<repo>/<commit>/<path> for the bytes, streamed to disk.
+GET /pfs/<project>/<repo>/<commit>/<path> for the bytes, streamed to disk. The token is by default a robot
+token that may only read this repo and expires after the run; without one in the config (the worker's
+PACHD_EXPERIMENT_TOKEN=none) the trial's environment variable PACHD_TOKEN is used, if set.
 """
 
 import json
@@ -84,8 +86,10 @@ class PachydermSource:
         # passes every header on as gRPC metadata and answers a hop-by-hop one with HTTP 500. HTTP/1.1
         # connections are kept alive without it.
         self.session.headers.pop("Connection", None)
-        if cfg.get("token"):
-            self.session.headers["authn-token"] = str(cfg["token"])
+        # With PACHD_EXPERIMENT_TOKEN=none the config has no token: the trial's environment may bring one.
+        token = cfg.get("token") or os.environ.get("PACHD_TOKEN")
+        if token:
+            self.session.headers["authn-token"] = str(token)
 
     def _commit(self, ref: str) -> Dict:
         repo = {"name": self.repo, "type": "user", "project": {"name": self.project}}

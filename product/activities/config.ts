@@ -11,6 +11,12 @@ export interface ConnectionsConfig {
     /** The address the experiment uses to reach pachd (it runs inside the cluster); defaults from `url`. */
     experimentHost: string;
     experimentPort: number;
+    /**
+     * What pachd token the experiment config carries (PACHD_EXPERIMENT_TOKEN): `robot` (default) a robot
+     * token minted per run that can only read the input repo and expires after training.timeout; `worker`
+     * this worker's own token (what every config held before); `none` no token (the experiment brings its own).
+     */
+    experimentToken?: ExperimentTokenMode;
   };
   determined: { url: string; user: string; password: string };
   seldon: {
@@ -28,6 +34,9 @@ export interface ConnectionsConfig {
   /** Worker-local cache (git checkouts of experiment code). */
   cacheDir: string;
 }
+
+export const EXPERIMENT_TOKEN_MODES = ['robot', 'worker', 'none'] as const;
+export type ExperimentTokenMode = (typeof EXPERIMENT_TOKEN_MODES)[number];
 
 type Env = Record<string, string | undefined>;
 
@@ -101,6 +110,10 @@ export function loadConnectionsConfig(env: Env = process.env): ConnectionsConfig
   }
   const experimentHost = value('PACHD_EXPERIMENT_HOST') ?? defaultHost;
   const experimentPort = integer('PACHD_EXPERIMENT_PORT', defaultPort, 1, 65535);
+  const experimentToken = (value('PACHD_EXPERIMENT_TOKEN') ?? 'robot') as ExperimentTokenMode;
+  if (!EXPERIMENT_TOKEN_MODES.includes(experimentToken)) {
+    problems.push(`PACHD_EXPERIMENT_TOKEN must be one of ${EXPERIMENT_TOKEN_MODES.join(', ')}, got ${JSON.stringify(experimentToken)}`);
+  }
   const timeoutMs = integer('CT_HTTP_TIMEOUT_MS', 30_000, 100, 3_600_000);
   const insecure = bool('CT_TLS_INSECURE');
   const caFile = value('CT_TLS_CA_FILE');
@@ -109,7 +122,7 @@ export function loadConnectionsConfig(env: Env = process.env): ConnectionsConfig
     throw new Error(`invalid worker configuration:\n  - ${problems.join('\n  - ')}`);
   }
   return {
-    pachyderm: { url: pachdUrl, token: value('PACHD_TOKEN'), experimentHost, experimentPort },
+    pachyderm: { url: pachdUrl, token: value('PACHD_TOKEN'), experimentHost, experimentPort, experimentToken },
     determined: { url: determinedUrl, user: determinedUser, password: determinedPassword },
     seldon: {
       url: seldonUrl,

@@ -2,6 +2,7 @@
 // run: a deterministic label marks it, and a retry finds it instead of creating another.
 import crypto from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import yaml from 'js-yaml';
 import type { SubmitExperimentInput, SubmittedExperiment } from '../common/types';
 import { ErrorType } from '../common/errors';
@@ -9,6 +10,7 @@ import type { Clients } from './clients';
 import { buildModelDefinition } from './determined/model-definition';
 import type { CreateExperimentRequest } from './determined/types';
 import { readExperimentConfig, type ExperimentConfig } from './experiment-config';
+import { experimentPachdToken } from './experiment-token';
 import { failure, failureType } from './http/errors';
 import { heartbeatDuring } from './heartbeat';
 
@@ -31,7 +33,10 @@ export async function submitExperiment(clients: Clients, input: SubmitExperiment
     clients.code.checkout(source, input.code.sha, Context.current().cancellationSignal),
     () => ({ phase: 'git-fetch', sha: input.code.sha }),
   );
-  const config = enrichConfig(clients, await readExperimentConfig(codeDir, source), input, label);
+  const experimentConfig = await readExperimentConfig(codeDir, source);
+  // Minted only here, on the way to creating the experiment: a retry that finds it mints nothing.
+  const pachdToken = await experimentPachdToken(clients, input);
+  const config = enrichConfig(clients, experimentConfig, input, label, pachdToken);
 
   // With parentId the master ignores any uploaded code and reuses the parent's (the original's
   // continuation silently trained old code). So parentId is only used when the parent ran this very
@@ -49,13 +54,27 @@ export async function submitExperiment(clients: Clients, input: SubmitExperiment
   try {
     const { experiment } = await clients.determined.createExperiment(request);
     return { experimentId: experiment.id, created: true };
-  } catch (err) {
+  } catch (caught) {
+    const err = withoutToken(caught, pachdToken);
     if (failureType(err) === ErrorType.BadRequest) {
       throw failure(ErrorType.InvalidConfig, `Determined rejected the experiment config ${source.configFile}: ${(err as Error).message}`, true);
     }
     // A lost answer may hide a created experiment: the retry finds it by its label.
     throw err;
   }
+}
+
+/**
+ * The master may quote the config back in an error: a failure (message and stack, both recorded in the
+ * workflow history) never carries the experiment's token.
+ */
+function withoutToken(err: unknown, token: string | undefined): unknown {
+  if (!token || !(err instanceof Error) || !`${err.message}\n${err.stack}`.includes(token)) return err;
+  const message = err.message.split(token).join('<pachd token>');
+  if (err instanceof ApplicationFailure) {
+    return ApplicationFailure.create({ type: err.type ?? undefined, message, nonRetryable: err.nonRetryable ?? undefined, details: err.details ?? undefined });
+  }
+  return new Error(message);
 }
 
 /** Labels the experiment with the code it runs, so a continuation can tell whether the code changed. */
@@ -86,12 +105,13 @@ export async function experimentsLabelled(clients: Clients, label: string): Prom
 
 /**
  * Adds where the data is (`data.pachyderm`) and where the run comes from (`labels`). The commit gets
- * its own key: the original put it in `branch`. The token comes from the worker's configuration only.
+ * its own key: the original put it in `branch`. The token is experimentPachdToken's (none: no `token` key).
  */
-function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitExperimentInput, label: string): ExperimentConfig {
+function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitExperimentInput, label: string, pachdToken: string | undefined): ExperimentConfig {
   const pach = clients.config.pachyderm;
   const data = (config.data && typeof config.data === 'object' ? config.data : {}) as Record<string, unknown>;
-  const existingPach = (data.pachyderm && typeof data.pachyderm === 'object' ? data.pachyderm : {}) as Record<string, unknown>;
+  // A token written in the experiment's own config is dropped: the only token is the one chosen here.
+  const { token: _ignored, ...existingPach } = (data.pachyderm && typeof data.pachyderm === 'object' ? data.pachyderm : {}) as Record<string, unknown>;
   const labels = Array.isArray(config.labels) ? (config.labels as unknown[]).filter((l): l is string => typeof l === 'string') : [];
   const origin = [input.inputRepo.repo, input.commit, input.pipelineName, `workflow:${input.workflowId}`, label, codeLabel(input.code.sha)];
   if (input.parent) origin.push(`ct-continues-experiment-${input.parent.experimentId}`);
@@ -115,7 +135,7 @@ function enrichConfig(clients: Clients, config: ExperimentConfig, input: SubmitE
         all_files: input.baseCommit === null,
         // Paths the operator left out of this training (`ct retry --exclude`); pachyderm_data.py skips them.
         ...(input.exclude?.length ? { exclude: input.exclude } : {}),
-        token: pach.token ?? '',
+        ...(pachdToken ? { token: pachdToken } : {}),
       },
     },
     labels: [...new Set([...labels, ...origin])],

@@ -6,6 +6,8 @@ export const ErrorType = {
   NotFound: 'NotFound',
   /** Wrong or missing credentials. */
   Unauthenticated: 'Unauthenticated',
+  /** The worker's credentials lack a role the step needs (the message names it): an operator must grant it. */
+  PermissionDenied: 'PermissionDenied',
   /** The experiment config or pipeline config is invalid. */
   InvalidConfig: 'InvalidConfig',
   /** The input commit does not exist, failed, or cannot be used. */

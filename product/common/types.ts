@@ -92,6 +92,11 @@ export interface SubmitExperimentInput {
    * for every attempt of one run (activity retries, worker crashes, a reset), new for a retry by hand.
    */
   runId: string;
+  /**
+   * The pipeline's `training.timeout`: how long the experiment's pachd token lives (plus a margin). Absent
+   * in inputs of runs started before it existed (they get the pipelines' default, 24h).
+   */
+  trainingTimeout?: string;
 }
 
 /** Which training run's experiments to stop: the same key submitExperiment labels them with. */

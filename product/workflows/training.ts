@@ -135,6 +135,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
             ...exclude,
             code,
             parent: latest,
+            trainingTimeout: pipeline.training.timeout,
             ...run,
           }),
         (s) => `experiment ${s.experimentId}${latest ? ` continuing from checkpoint ${latest.checkpointUuid}` : ' from scratch'}`,

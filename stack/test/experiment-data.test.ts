@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startPachydermEmulator, type PachydermEmulator } from '@continuous-training/emulators/pachyderm';
 import { EXCLUDE_CASES } from 'continuous-training/test/common/path-filter-cases';
+import { createClients } from 'continuous-training/activities/clients';
+import { experimentPachdToken } from 'continuous-training/activities/experiment-token';
 import { EXPERIMENT_DIR, commitFiles, createRepo, pachydermDataConfig, run, venvEnv, venvPython, type PachRepo } from './python/experiment-support';
 
 const python = venvPython();
@@ -132,5 +134,37 @@ maybe('experiment data selection (Pachyderm DiffFile over REST)', () => {
     const r = await run(python as string, ['pachyderm_data.py', cfg, dest], { cwd: EXPERIMENT_DIR, env: venvEnv() });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('DiffFile failed: HTTP 401');
+  });
+
+  // Issue 19.11: the experiment's token is the read-only robot token the worker mints (experimentPachdToken).
+  it("works with the robot token the worker mints for the input repo, which reads nothing else", async () => {
+    const clients = createClients({
+      pachyderm: { url: pachd.url, token: 'pach-test-token', experimentHost: pachd.url, experimentPort: 0 },
+      determined: { url: 'http://127.0.0.1:9', user: 'determined', password: '' },
+      seldon: { url: 'http://127.0.0.1:9', oidcIssuer: 'http://127.0.0.1:9', clientId: 'sd-api', clientSecret: 'x' },
+      timeoutMs: 10_000,
+      cacheDir: path.join(tmp, 'cache'),
+    });
+    const token = await experimentPachdToken(clients, { inputRepo: { project: 'default', repo: 'shapes-data', branch: 'master' }, trainingTimeout: '1h' });
+    expect(token).toMatch(/^[0-9a-f]{32}$/);
+    const data = (r: PachRepo, commit: string, env: Record<string, string> = {}) => {
+      const dest = fs.mkdtempSync(path.join(tmp, 'dl-'));
+      return run(python as string, ['pachyderm_data.py', JSON.stringify(pachydermDataConfig(r, commit)), dest], { cwd: EXPERIMENT_DIR, env: venvEnv(env) });
+    };
+
+    const ok = await data({ ...repo, token }, commits.second);
+    expectOk(ok);
+    expect((JSON.parse(ok.stdout) as string[]).sort()).toEqual(['/dir/changed.txt', '/dir/new.txt', '/dir/sub/deep/added.txt']);
+
+    const other: PachRepo = { ...repo, repo: 'not-the-input' };
+    await createRepo(other);
+    const otherCommit = await commitFiles(other, { '/secret.txt': 'private' });
+    const refused = await data({ ...other, token }, otherCommit);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('DiffFile failed: HTTP 403');
+    expect(refused.stderr).toContain('robot:ct-reader/default/shapes-data is not authorized');
+
+    // PACHD_EXPERIMENT_TOKEN=none: no token in the config, the trial's environment brings one.
+    expectOk(await data({ ...repo, token: '' }, commits.second, { PACHD_TOKEN: String(token) }));
   });
 });

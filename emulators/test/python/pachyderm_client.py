@@ -13,7 +13,7 @@ import sys
 
 import grpc
 from pachyderm_sdk import Client
-from pachyderm_sdk.api import pfs
+from pachyderm_sdk.api import auth, pfs
 
 
 def step(message):
@@ -122,6 +122,34 @@ def main():
         check(err.code() == grpc.StatusCode.UNAUTHENTICATED, f"wrong token: {err.code()}")
         check("provided auth token is corrupted or has expired" in err.details(), f"wrong token: {err.details()}")
         step(f"wrong token {err.code().name}: {err.details()}")
+
+    # A robot token scoped by a role binding: repoReader on this repo reads it, and nothing else.
+    robot = client.auth.get_robot_token(robot="sdk-reader", ttl=600).token
+    check(len(robot) == 32, f"get_robot_token: {robot!r}")
+    resource = auth.Resource(type=auth.ResourceType.REPO, name=f"default/{repo_name}")
+    client.auth.modify_role_binding(resource=resource, principal="robot:sdk-reader", roles=["repoReader"])
+    binding = client.auth.get_role_binding(resource=resource).binding
+    check(binding.entries["robot:sdk-reader"].roles == {"repoReader": True}, f"get_role_binding: {binding}")
+    reader = Client(host=host, port=port, auth_token=robot)
+    me = reader.auth.who_am_i()
+    check(me.username == "robot:sdk-reader" and me.expiration is not None, f"robot who_am_i: {me}")
+    data = reader.pfs.pfs_file(file=pfs.File(commit=c2, path="/change.txt")).read()
+    check(data == b"version 2\n", f"robot read: {data!r}")
+    step(f"robot {me.username} reads {repo_name}")
+    try:
+        with reader.pfs.commit(branch=master) as c3:
+            c3.put_file_from_bytes(path="/x", data=b"x")
+        raise AssertionError("a repoReader robot could write")
+    except grpc.RpcError as err:
+        check(err.code() == grpc.StatusCode.PERMISSION_DENIED, f"robot write: {err.code()} {err.details()}")
+        check(err.details().startswith("start commit in transaction: robot:sdk-reader is not authorized to perform this operation - needs permissions [REPO_WRITE]"), err.details())
+        step(f"robot write {err.code().name}")
+    try:
+        reader.auth.get_robot_token(robot="escalate")
+        raise AssertionError("a robot without robotUser minted a token")
+    except grpc.RpcError as err:
+        check(err.code() == grpc.StatusCode.PERMISSION_DENIED, f"robot get_robot_token: {err.code()} {err.details()}")
+        step(f"robot get_robot_token {err.code().name}")
     return 0
 
 

@@ -19,6 +19,7 @@ import type {
 } from './types';
 
 const API = '/api/pfs_v2.API';
+const AUTH = '/api/auth_v2.API';
 
 /** Where pachd is: the worker's connections config, or just this for the watcher and `ct put`. */
 export interface PachydermSettings extends HttpSettings {
@@ -131,6 +132,21 @@ export class PachydermClient {
     } finally {
       body.destroy(); // ends the source (and whatever it reads from) if the server answered early
     }
+  }
+
+  /**
+   * Gives `principal` exactly `roles` on a repo (pachd replaces the principal's roles: idempotent). Needs
+   * REPO_MODIFY_BINDINGS on it (repoOwner there, or clusterAdmin).
+   */
+  modifyRepoRoleBinding(repo: Repo, principal: string, roles: string[]): Promise<unknown> {
+    const resource = { type: 'REPO', name: `${repo.project.name}/${repo.name}` };
+    return this.http.json({ method: 'POST', path: `${AUTH}/ModifyRoleBinding`, body: { resource, principal, roles } });
+  }
+
+  /** A new token for `robot:<robot>` that expires after `ttlSeconds`. Needs the robotUser role (or clusterAdmin). */
+  async getRobotToken(robot: string, ttlSeconds: number): Promise<string> {
+    const { token } = await this.http.json<{ token: string }>({ method: 'POST', path: `${AUTH}/GetRobotToken`, body: { robot, ttl: String(ttlSeconds) } });
+    return token;
   }
 
   private call<T>(method: string, body: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<T> {

@@ -61,15 +61,16 @@ describe('loadConnectionsConfig', () => {
 
   test('reads the environment with the documented defaults', () => {
     const config = loadConnectionsConfig(env);
-    expect(config.pachyderm).toEqual({ url: 'http://pachd:1659', token: undefined, experimentHost: 'pachd', experimentPort: 1659 });
+    expect(config.pachyderm).toEqual({ url: 'http://pachd:1659', token: undefined, experimentHost: 'pachd', experimentPort: 1659, experimentToken: 'robot' });
+    expect(loadConnectionsConfig({ ...env, PACHD_EXPERIMENT_TOKEN: 'worker' }).pachyderm.experimentToken).toBe('worker');
     expect(config.determined).toEqual({ url: 'http://determined-master:8080', user: 'determined', password: 'dai' });
     expect(config.seldon).toMatchObject({ oidcIssuer: 'https://seldon.example/auth/realms/deploy-realm', clientId: 'sd-api', clientSecret: 'sd-api-secret' });
     expect(config.timeoutMs).toBe(30_000);
   });
 
   test('one error names every missing or invalid variable', () => {
-    expect(() => loadConnectionsConfig({ DET_MASTER: 'ftp://x', CT_HTTP_TIMEOUT_MS: 'soon', PACHD_EXPERIMENT_PORT: '99999' })).toThrow(
-      /PACHD_URL is required[\s\S]*DET_MASTER must be an http\(s\) URL[\s\S]*DET_USER is required[\s\S]*SELDON_URL is required[\s\S]*SELDON_CLIENT_SECRET[\s\S]*PACHD_EXPERIMENT_PORT[\s\S]*CT_HTTP_TIMEOUT_MS/,
+    expect(() => loadConnectionsConfig({ DET_MASTER: 'ftp://x', CT_HTTP_TIMEOUT_MS: 'soon', PACHD_EXPERIMENT_PORT: '99999', PACHD_EXPERIMENT_TOKEN: 'root' })).toThrow(
+      /PACHD_URL is required[\s\S]*DET_MASTER must be an http\(s\) URL[\s\S]*DET_USER is required[\s\S]*SELDON_URL is required[\s\S]*SELDON_CLIENT_SECRET[\s\S]*PACHD_EXPERIMENT_PORT[\s\S]*PACHD_EXPERIMENT_TOKEN must be one of robot, worker, none, got "root"[\s\S]*CT_HTTP_TIMEOUT_MS/,
     );
   });
 });

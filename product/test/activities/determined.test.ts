@@ -1,6 +1,8 @@
 // fetchExperiment, lookupModel, submitExperiment, waitForExperiment and registerModelVersion against the
 // Determined emulator, with experiment code in a local git repository.
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import axios from 'axios';
 import { CancelledFailure } from '@temporalio/common';
@@ -12,7 +14,9 @@ import { failure } from '../../activities/http/errors';
 import { ensureModel } from '../../activities/model-registry';
 import type { DeterminedClient } from '../../activities/determined/client';
 import type { Model } from '../../activities/determined/types';
-import { commitFiles, EXPERIMENT_CONFIG, expectFailure, makeGitRepo, mockEnv, run, startHarness, waitFor, type Harness } from './helpers';
+import { PachdError, PachdRestClient, commitOf, putFiles } from '@continuous-training/emulators/pachyderm/client';
+import { EXPIRY_MARGIN_SECONDS } from '../../activities/experiment-token';
+import { commitFiles, EXPERIMENT_CONFIG, expectFailure, makeGitRepo, mockEnv, PACH_TOKEN, run, startHarness, waitFor, type Harness } from './helpers';
 
 const inputRepo: RepoRef = { project: 'default', repo: 'dogs-and-cats', branch: 'master' };
 const COMMIT_A = 'a'.repeat(32);
@@ -23,7 +27,10 @@ let code: ExperimentCode;
 let repoUrl: string;
 
 beforeAll(async () => {
-  h = await startHarness({ determined: true });
+  // pachd (auth on, the worker's token is its root) for the experiment's own token: a robot reading the input repo.
+  h = await startHarness({ determined: true, pachd: true });
+  await putFiles({ url: h.pachd!.url, authToken: PACH_TOKEN }, inputRepo.repo, 'master', { '/cats/1.txt': 'meow' });
+  await putFiles({ url: h.pachd!.url, authToken: PACH_TOKEN }, 'someone-elses', 'master', { '/secret.txt': 'not for experiments' });
   repoUrl = makeGitRepo(path.join(h.tmp, 'experiment-repo'), {
     'experiment/const.yaml': EXPERIMENT_CONFIG,
     'experiment/model_def.py': 'class DogCatModel: pass\n',
@@ -163,8 +170,9 @@ describe('training round trip', () => {
       repo: 'dogs-and-cats',
       branch: 'master',
       commit: COMMIT_A,
-      token: 'test-pach-token',
     });
+    // Not the worker's token: the read-only robot token (its own test below).
+    expect((config.data as { pachyderm: { token: string } }).pachyderm.token).toMatch(/^[0-9a-f]{32}$/);
 
     const done = await waitDone(first.experimentId);
     expect(done).toMatchObject({ experimentId: first.experimentId, state: 'COMPLETED' });
@@ -265,6 +273,124 @@ describe('training round trip', () => {
       nonRetryable: true,
       message: /searcher/,
     });
+  });
+});
+
+describe("the experiment's pachd token (issue 19.11)", () => {
+  const pachdConfig = async (experimentId: number) => (await experiment(experimentId)).config.data as { pachyderm: Record<string, unknown> };
+  const as = (token: string) => new PachdRestClient({ url: h.pachd!.url, authToken: token });
+  const refused = async (p: Promise<unknown>) =>
+    p.then(
+      () => 'accepted',
+      (e: unknown) => (e instanceof PachdError ? `${e.httpStatus} ${e.message}` : String(e)),
+    );
+
+  test("is a robot's, not the worker's: reads the input repo only, no writes, expires after training.timeout", async () => {
+    const before = Date.now();
+    const { experimentId } = await run(h.activities, 'submitExperiment', submitInput({ workflowId: 'ct-train-token', commit: '7'.repeat(32), trainingTimeout: '2h' }));
+    const token = String((await pachdConfig(experimentId)).pachyderm.token);
+    expect(token).not.toBe(PACH_TOKEN);
+    const experimentPachd = as(token);
+
+    const who = await experimentPachd.call<{ username: string; expiration: string }>('auth_v2.API/WhoAmI', {});
+    expect(who.username).toBe('robot:ct-reader/default/dogs-and-cats');
+    const lifetime = (2 * 3600 + EXPIRY_MARGIN_SECONDS) * 1000;
+    expect(Date.parse(who.expiration)).toBeGreaterThanOrEqual(before + lifetime - 1000);
+    expect(Date.parse(who.expiration)).toBeLessThanOrEqual(Date.now() + lifetime + 1000);
+
+    // What the example experiment's data loader does: DiffFile (WalkFile for a first training) and downloads.
+    const diff = await experimentPachd.list<{ newFile: { file: { path: string } } | null }>('pfs_v2.API/DiffFile', { newFile: { commit: commitOf(inputRepo.repo, 'master'), path: '/' } });
+    expect(diff.map((d) => d.newFile?.file.path)).toContain('/cats/1.txt');
+    expect((await experimentPachd.download(inputRepo.repo, 'master', 'cats/1.txt')).toString()).toBe('meow');
+
+    expect(await refused(experimentPachd.download('someone-elses', 'master', 'secret.txt'))).toMatch(/^403 .*robot:ct-reader\/default\/dogs-and-cats is not authorized .*REPO default\/someone-elses/);
+    expect(await refused(experimentPachd.call('pfs_v2.API/StartCommit', { branch: { repo: { name: inputRepo.repo, type: 'user', project: { name: 'default' } }, name: 'master' } }))).toMatch(
+      /^403 .*needs permissions \[REPO_WRITE\] on REPO default\/dogs-and-cats/,
+    );
+    expect(await refused(experimentPachd.call('auth_v2.API/GetRobotToken', { robot: 'escalate' }))).toMatch(/^403 .*CLUSTER_AUTH_GET_ROBOT_TOKEN/);
+  });
+
+  test('a retry that finds the experiment mints nothing', async () => {
+    const input = submitInput({ workflowId: 'ct-train-token-retry', commit: '8'.repeat(32), trainingTimeout: '1h' });
+    const first = await run(h.activities, 'submitExperiment', input);
+    await axios.put(`${h.pachd!.url}/__emulator/faults`, { rules: [{ route: 'GetRobotToken|ModifyRoleBinding', errorRate: 1, status: 503 }] });
+    try {
+      expect(await run(h.activities, 'submitExperiment', input)).toEqual({ experimentId: first.experimentId, created: false });
+      // The fault does bite a submission that mints.
+      await expectFailure(run(h.activities, 'submitExperiment', { ...input, workflowId: 'ct-train-token-new' }), 'Unavailable', { nonRetryable: false, message: /injected fault/ });
+    } finally {
+      await axios.delete(`${h.pachd!.url}/__emulator/faults`);
+    }
+  });
+
+  test("a worker token that may not mint: a typed non-retryable failure naming the roles, and no experiment", async () => {
+    const root = as(PACH_TOKEN);
+    const { token: plain } = await root.call<{ token: string }>('auth_v2.API/GetRobotToken', { robot: 'plain-worker', ttl: '600' });
+    const worker = createActivities({ ...h.config, pachyderm: { ...h.config.pachyderm, token: plain } });
+    const input = submitInput({ workflowId: 'ct-train-token-denied', commit: '9'.repeat(32) });
+    const err = await expectFailure(run(worker, 'submitExperiment', input), 'PermissionDenied', {
+      nonRetryable: true,
+      message: /needs clusterAdmin, or robotUser on the cluster plus repoOwner on each input repo .*PACHD_EXPERIMENT_TOKEN=worker/,
+    });
+    expect(err.message).not.toContain(plain);
+    const labelled = await masterGet<{ experiments: { labels?: string[] }[] }>('/api/v1/experiments?labels=workflow:ct-train-token-denied');
+    expect((labelled.experiments ?? []).filter((e) => e.labels?.includes('workflow:ct-train-token-denied'))).toEqual([]);
+
+    // robotUser on the cluster and repoOwner on the input repo are enough.
+    await root.call('auth_v2.API/ModifyRoleBinding', { principal: 'robot:plain-worker', roles: ['robotUser'], resource: { type: 'CLUSTER', name: '' } });
+    await root.call('auth_v2.API/ModifyRoleBinding', { principal: 'robot:plain-worker', roles: ['repoOwner'], resource: { type: 'REPO', name: 'default/dogs-and-cats' } });
+    const { experimentId } = await run(worker, 'submitExperiment', input);
+    const token = String((await pachdConfig(experimentId)).pachyderm.token);
+    expect([token === plain, token === PACH_TOKEN]).toEqual([false, false]);
+  });
+
+  test("a master that quotes the config back in its refusal: the failure (message and stack) has no token", async () => {
+    // A proxy in front of the master answers experiment creation with 400 and the request body, as a validator may.
+    const target = new URL(h.determined!.url);
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (req.method === 'POST' && req.url === '/api/v1/experiments') {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ code: 3, message: `invalid experiment: ${body.toString('utf8')}` }));
+          return;
+        }
+        const out = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        out.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const viaProxy = createActivities({ ...h.config, determined: { ...h.config.determined, url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` } });
+      const err = await expectFailure(run(viaProxy, 'submitExperiment', submitInput({ workflowId: 'ct-train-token-quoted', commit: '5'.repeat(32) })), 'InvalidConfig', {
+        nonRetryable: true,
+        message: /invalid experiment: .*<pachd token>/,
+      });
+      expect(`${err.message}\n${err.stack}`).not.toMatch(/token[^a-z]{1,8}[0-9a-f]{32}/);
+      expect(`${err.message}\n${err.stack}`).not.toContain(PACH_TOKEN);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  test('PACHD_EXPERIMENT_TOKEN=worker hands over the worker token; =none and pachd auth off give no token key at all', async () => {
+    const modes = [
+      { name: 'worker', pachyderm: { ...h.config.pachyderm, experimentToken: 'worker' as const }, expected: PACH_TOKEN },
+      { name: 'none', pachyderm: { ...h.config.pachyderm, experimentToken: 'none' as const }, expected: undefined },
+      { name: 'auth-off', pachyderm: { ...h.config.pachyderm, token: undefined }, expected: undefined },
+    ];
+    for (const mode of modes) {
+      const activities = createActivities({ ...h.config, pachyderm: mode.pachyderm });
+      const { experimentId } = await run(activities, 'submitExperiment', submitInput({ workflowId: `ct-train-token-${mode.name}`, commit: '6'.repeat(32) }));
+      const { pachyderm } = await pachdConfig(experimentId);
+      expect([mode.name, pachyderm.token]).toEqual([mode.name, mode.expected]);
+      expect(Object.keys(pachyderm).includes('token')).toBe(mode.expected !== undefined);
+    }
   });
 });
 

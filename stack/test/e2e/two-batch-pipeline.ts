@@ -16,6 +16,7 @@ import { PachydermClient } from 'continuous-training/activities/pachyderm/client
 import { runWatcher } from 'continuous-training/client/watcher';
 import { createWorker } from 'continuous-training/worker/create-worker';
 import { putFiles } from '@continuous-training/emulators/pachyderm';
+import { PachdError, PachdRestClient } from '@continuous-training/emulators/pachyderm/client';
 import { deploymentQueueWorkflowId, repositoryWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
 import { deployerStatusQuery, repositoryStatusQuery } from 'continuous-training/workflows';
 import type { PipelineSpec } from 'continuous-training/common/pipeline';
@@ -32,6 +33,8 @@ export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['
   let stateDir: string | undefined;
   const taskQueue = 'e2e';
   const watcherLog: string[] = [];
+  /** The experiments' own pachd tokens, read from their configs: no history may hold them either. */
+  const experimentTokens: string[] = [];
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-e2e-'));
@@ -107,8 +110,33 @@ export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['
     expect(v2.probabilities.triangle).toBeGreaterThan(v1.probabilities.triangle);
   }, 400_000);
 
-  test('no token or password of the three systems appears in any workflow history', async () => {
-    const secrets = [stack.connections.pachyderm.token, stack.connections.determined.password, stack.connections.seldon.clientSecret];
+  // Issue 19.11: anyone who can read experiments reads their configs; the worker's pachd token is not in them.
+  test("no experiment config holds the worker's pachd token: each has a robot token that reads the input repo only", async () => {
+    const { determined } = stack.connections;
+    const login = await fetch(`${determined.url}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ username: determined.user, password: determined.password }) });
+    const headers = { authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
+    const list = (await (await fetch(`${determined.url}/api/v1/experiments?limit=100`, { headers })).json()) as { experiments: { id: number }[] };
+    expect(list.experiments.length).toBeGreaterThanOrEqual(2);
+    const workerToken = String(stack.connections.pachyderm.token);
+    for (const { id } of list.experiments) {
+      const { config } = (await (await fetch(`${determined.url}/api/v1/experiments/${id}`, { headers })).json()) as { config: Record<string, unknown> };
+      expect(JSON.stringify(config)).not.toContain(workerToken);
+      const token = String((config.data as { pachyderm: { token?: string } }).pachyderm.token);
+      experimentTokens.push(token);
+      const asExperiment = new PachdRestClient({ url: stack.pachd.url, authToken: token });
+      const who = await asExperiment.call<{ username: string; expiration: string | null }>('auth_v2.API/WhoAmI', {});
+      expect(who.username).toBe(`robot:ct-reader/${pipeline.input.project}/${pipeline.input.repo}`);
+      expect(who.expiration).not.toBeNull();
+      // It cannot write to the input repo, nor read the model's output repo.
+      const refused = (p: Promise<unknown>) => p.then(() => 0, (e: unknown) => (e instanceof PachdError ? e.httpStatus : -1));
+      const repo = (r: { project: string; repo: string }) => ({ name: r.repo, type: 'user', project: { name: r.project } });
+      expect(await refused(asExperiment.call('pfs_v2.API/StartCommit', { branch: { repo: repo(pipeline.input), name: pipeline.input.branch } }))).toBe(403);
+      expect(await refused(asExperiment.list('pfs_v2.API/ListCommit', { repo: repo(pipeline.output) }))).toBe(403);
+    }
+  });
+
+  test("no token or password of the three systems (nor any experiment's pachd token) appears in any workflow history", async () => {
+    const secrets = [stack.connections.pachyderm.token, stack.connections.determined.password, stack.connections.seldon.clientSecret, ...experimentTokens];
     expect(secrets.every((s) => typeof s === 'string' && s.length >= 8)).toBe(true);
     let histories = 0;
     for await (const wf of env.client.workflow.list()) {
