@@ -16,6 +16,7 @@ import {
   defineSignal,
   defineUpdate,
   executeChild,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -89,9 +90,13 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   const validateCommit = ({ commit }: NewCommit) => {
     if (!isCommitId(commit)) throw new Error(`"${String(commit)}" is not a commit id (1 to 128 letters, digits, _ or -)`);
   };
-  setHandler(newCommitUpdate, ({ commit }) => accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }), {
-    validator: validateCommit,
-  });
+  // The UI's "current details": read on demand (a query), so they cost no history event.
+  const showDetails = () => setCurrentDetails(describeRepository(pipeline, { ...state, running, specRevision }));
+  setHandler(newCommitUpdate, ({ commit }) => {
+    const answer = accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
+    showDetails();
+    return answer;
+  }, { validator: validateCommit });
   setHandler(
     retryCommitUpdate,
     ({ commit }): TriggerAnswer => {
@@ -103,7 +108,9 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
       // Queued again even though it was accepted before; the child's id reuse policy still refuses
       // to re-run a training that completed (recorded as `duplicate`).
       state.accepted = state.accepted.filter((c) => c !== commit);
-      return accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
+      const answer = accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
+      showDetails();
+      return answer;
     },
     { validator: validateCommit },
   );
@@ -114,15 +121,23 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
       pipeline = change.spec;
       specRevision = change.revision;
       upsertMemo({ specRevision });
+      showDetails();
       return { revision: change.revision, previous, appliesFrom: running ? 'the training after the running one' : 'the next training' };
     },
     { validator: (change) => checkSpecChange(change, inputKey(pipeline), inputKey) },
   );
   setHandler(newCommitSignal, ({ commit }) => {
     if (isCommitId(commit)) accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
+    showDetails();
   });
-  setHandler(pauseSignal, () => void (state.paused = true));
-  setHandler(resumeSignal, () => void (state.paused = false));
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+    showDetails();
+  });
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+    showDetails();
+  });
   setHandler(repositoryStatusQuery, () => ({ ...state, running, specRevision }));
   upsertSearchAttributes([
     { key: CtPipeline, value: pipeline.name },
@@ -130,6 +145,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     { key: CtModelName, value: pipeline.modelName },
   ]);
   if (specRevision) upsertMemo({ specRevision });
+  showDetails();
 
   const maxHistoryEvents = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   const historyIsLarge = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
@@ -148,9 +164,13 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     ranIn(state, batch, workflowId);
     running = { commit, covered: batch.length, workflowId };
     runningBatch = batch;
+    showDetails();
     try {
       const result: TrainingResult = await executeChild(trainingWorkflow, {
         workflowId,
+        // Shown by the UI on the training's page and in its list (metadata: not part of the replayed commands).
+        staticSummary: `train ${pipeline.modelName} on ${pipeline.input.repo}@${commit}${batch.length > 1 ? ` (covers ${batch.length} commits)` : ''}`,
+        staticDetails: trainingDetails(pipeline, batch, specRevision),
         args: [{ pipeline, commit, coveredCommits: batch.length, ...(specRevision ? { specRevision } : {}) }],
         // A commit trained once is never trained again; a failed one may be retried (`ct retry`).
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -175,8 +195,33 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     } finally {
       running = null;
       runningBatch = [];
+      showDetails();
     }
   }
+}
+
+/** Markdown for the UI: the pipeline, what runs, what waits, whether it is paused, the last runs. */
+export function describeRepository(pipeline: PipelineSpec, status: RepositoryStatus): string {
+  const { running, pending, paused, recent, processed } = status;
+  const lines = [
+    `**${pipeline.name}**: ${pipeline.modelName} from ${inputKey(pipeline)} (${pipeline.training.mode})`,
+    `state: ${paused ? 'paused (ct resume to go on)' : running ? 'training' : 'idle, waiting for commits'}`,
+    `running: ${running ? `${running.workflowId} on ${running.commit}${running.covered > 1 ? ` (covers ${running.covered} commits)` : ''}` : 'none'}`,
+    `queue: ${pending.length ? `${pending.length} waiting (${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ', …' : ''})` : 'empty'}`,
+    `processed: ${processed}${status.specRevision ? ` · spec revision ${status.specRevision}` : ''}`,
+  ];
+  const last = recent.slice(-5).reverse();
+  if (last.length) lines.push('recent:', ...last.map((r) => `- ${r.commit}: ${r.outcome} (${r.detail})`));
+  return lines.join('\n');
+}
+
+function trainingDetails(pipeline: PipelineSpec, batch: string[], specRevision: string | null): string {
+  return [
+    `pipeline **${pipeline.name}**: ${inputKey(pipeline)} → ${pipeline.output.project}/${pipeline.output.repo}@${pipeline.output.branch}`,
+    `experiment: ${pipeline.experiment.gitUrl}@${pipeline.experiment.ref} (${pipeline.experiment.path}/${pipeline.experiment.configFile})`,
+    `commits: ${batch.join(', ')}`,
+    `timeout: ${pipeline.training.timeout}${specRevision ? ` · spec revision ${specRevision}` : ''}`,
+  ].join('\n');
 }
 
 /** What this workflow is keyed on (its id derives from it): a spec change must keep it. */

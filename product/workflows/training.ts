@@ -87,7 +87,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
   const lookup = { modelName: pipeline.modelName, pipelineName: pipeline.name, inputRepo: pipeline.input };
   const latest = await steps.run(
     'lookup-model',
-    () => quickLocal.lookupModel(lookup),
+    () => quickLocal.lookupModel.executeWithOptions({ summary: `latest registered version of ${pipeline.modelName}` }, [lookup]),
     (v) => (v ? `latest version ${v.version} trained on ${v.trainedOnCommit ?? 'unknown commit'}` : 'no version yet'),
   );
   if (latest?.trainedOnCommit === commit) {
@@ -96,7 +96,11 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
 
   const diff = await steps.run(
     'diff-commit',
-    () => streaming.diffCommit({ repo: pipeline.input, commit, baseCommit: latest?.trainedOnCommit ?? null }),
+    () =>
+      streaming.diffCommit.executeWithOptions(
+        { summary: `diff ${pipeline.input.repo}@${commit} against ${latest?.trainedOnCommit ?? 'nothing (first training)'}` },
+        [{ repo: pipeline.input, commit, baseCommit: latest?.trainedOnCommit ?? null }],
+      ),
     (d) =>
       `+${d.added.files} ~${d.modified.files} -${d.deleted.files} files against ${d.baseCommit ?? 'nothing (first commit)'}`,
   );
@@ -105,7 +109,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
 
   const code = await steps.run(
     'fetch-experiment',
-    () => streaming.fetchExperiment({ source: pipeline.experiment }),
+    () => streaming.fetchExperiment.executeWithOptions({ summary: `fetch ${pipeline.experiment.gitUrl}@${pipeline.experiment.ref}` }, [{ source: pipeline.experiment }]),
     (c) => `${c.experimentName} at ${c.sha.slice(0, 12)} (${c.files} files)`,
   );
 
@@ -119,14 +123,10 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
       const submitted = await steps.run(
         'submit-experiment',
         () =>
-          quickHeartbeating.submitExperiment({
-            pipelineName: pipeline.name,
-            inputRepo: pipeline.input,
-            baseCommit: diff.baseCommit,
-            code,
-            parent: latest,
-            ...run,
-          }),
+          quickHeartbeating.submitExperiment.executeWithOptions(
+            { summary: `submit ${code.experimentName} on ${pipeline.input.repo}@${commit}${latest ? ` from checkpoint ${latest.checkpointUuid}` : ''}` },
+            [{ pipelineName: pipeline.name, inputRepo: pipeline.input, baseCommit: diff.baseCommit, code, parent: latest, ...run }],
+          ),
         (s) => `experiment ${s.experimentId}${latest ? ` continuing from checkpoint ${latest.checkpointUuid}` : ' from scratch'}`,
       );
       experimentId = submitted.experimentId;
@@ -140,11 +140,10 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
           // while the history stays a handful of events however long the training runs.
           let state: ExperimentState = 'UNSPECIFIED';
           for (;;) {
-            experiment = await waitForExperiment({
-              experimentId: submitted.experimentId,
-              pollInterval: pipeline.training.pollInterval,
-              returnWhenStateChangesFrom: state,
-            });
+            experiment = await waitForExperiment.executeWithOptions(
+              { summary: `wait for experiment ${submitted.experimentId} to leave ${state}` },
+              [{ experimentId: submitted.experimentId, pollInterval: pipeline.training.pollInterval, returnWhenStateChangesFrom: state }],
+            );
             state = experiment.state;
             if (TERMINAL.includes(state)) return experiment;
           }
@@ -154,7 +153,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
     });
   } catch (err) {
     await CancellationScope.nonCancellable(() =>
-      steps.run('stop-experiment', () => cleanup.stopRunExperiments(run), (r) => (r.killed.length ? `killed experiment ${r.killed.join(', ')}` : 'none running')),
+      steps.run('stop-experiment', () => cleanup.stopRunExperiments.executeWithOptions({ summary: `kill the experiments of ${run.workflowId}` }, [run]), (r) => (r.killed.length ? `killed experiment ${r.killed.join(', ')}` : 'none running')),
     );
     steps.finish(err instanceof DeadlineExpired ? 'timed out' : isCancellation(err) ? 'cancelled' : 'failed');
     if (err instanceof DeadlineExpired) {
@@ -181,15 +180,17 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
   const version = await steps.run(
     'register-version',
     () =>
-      quick.registerModelVersion({
-        modelName: pipeline.modelName,
-        pipelineName: pipeline.name,
-        inputRepo: pipeline.input,
-        experimentId: final.experimentId,
-        commit,
-        baseCommit: diff.baseCommit,
-        workflowId: workflowInfo().workflowId,
-      }),
+      quick.registerModelVersion.executeWithOptions({ summary: `register experiment ${final.experimentId}'s best checkpoint as ${pipeline.modelName}` }, [
+        {
+          modelName: pipeline.modelName,
+          pipelineName: pipeline.name,
+          inputRepo: pipeline.input,
+          experimentId: final.experimentId,
+          commit,
+          baseCommit: diff.baseCommit,
+          workflowId: workflowInfo().workflowId,
+        },
+      ]),
     (v) => `${v.modelName} version ${v.version} (checkpoint ${v.checkpointUuid})`,
   );
   upsertSearchAttributes([{ key: CtModelVersion, value: version.version }]);
@@ -197,14 +198,9 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
   const published = await steps.run(
     'publish-model',
     () =>
-      streaming.publishModel({
-        output: pipeline.output,
-        pipelineName: pipeline.name,
-        inputRepo: pipeline.input,
-        version,
-        commit,
-        baseCommit: diff.baseCommit,
-      }),
+      streaming.publishModel.executeWithOptions({ summary: `publish ${version.modelName} version ${version.version} to ${pipeline.output.repo}@${pipeline.output.branch}` }, [
+        { output: pipeline.output, pipelineName: pipeline.name, inputRepo: pipeline.input, version, commit, baseCommit: diff.baseCommit },
+      ]),
     (p) => `${pipeline.output.repo}@${p.outputCommit} (${p.files} files, ${p.bytes} bytes)`,
   );
 

@@ -62,7 +62,7 @@ test('a sleep after each training in repository.ts (no patched()) fails the repl
     (src) =>
       src
         .replace("import {\n  CancellationScope,", "import {\n  sleep,\n  CancellationScope,")
-        .replace('      runningBatch = [];\n    }\n', "      runningBatch = [];\n    }\n    await sleep('1s');\n"),
+        .replace('      showDetails();\n    }\n  }\n}\n', "      showDetails();\n    }\n    await sleep('1s');\n  }\n}\n"),
     (workflowsPath) => replayAll(workflowsPath, repositoryHistories),
   );
   for (const f of repositoryHistories) expect([f, outcome[f]]).toEqual([f, expect.stringMatching(/[Nn]ondetermin/)]);
