@@ -3,10 +3,17 @@
 import type { DetectorOutcome, ReplaceDetectorInput } from '../common/types';
 import { ErrorType } from '../common/errors';
 import type { Clients } from './clients';
+import { countDetector } from './metrics';
 import { failure, failureType } from './http/errors';
 import type { DetectorConfigData, DetectorData } from './seldon/types';
 
 export async function replaceDetector(clients: Clients, input: ReplaceDetectorInput): Promise<DetectorOutcome> {
+  const outcome = await makeDetectorMatch(clients, input);
+  countDetector(`${input.namespace}/${input.deploymentName}`, input.kind, outcome.action ?? 'created');
+  return outcome;
+}
+
+async function makeDetectorMatch(clients: Clients, input: ReplaceDetectorInput): Promise<DetectorOutcome> {
   const { kind, namespace, deploymentName } = input;
   const wanted = detectorBody(input);
   const existing = (await clients.seldon.listDetectors(kind, namespace, deploymentName)) ?? [];

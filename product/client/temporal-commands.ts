@@ -170,6 +170,7 @@ export async function runTemporalCommand(command: string, rest: string[], values
           // Ready when Temporal answers and every stream is open (or waits for its repo to be created).
           const streams = new Map<string, StreamState>();
           const healthAddress = process.env.CT_HEALTH_ADDRESS;
+          const metrics = await startWatcherMetrics(process.env.CT_METRICS_ADDRESS);
           const health = healthAddress
             ? await startHealthServer(healthAddress, async () => {
                 if (streams.size === 0) return 'starting';
@@ -187,6 +188,7 @@ export async function runTemporalCommand(command: string, rest: string[], values
               signal: abort.signal,
               log,
               onStream: (stream, state) => streams.set(stream, state),
+              metrics,
             });
           } finally {
             await health?.close();
@@ -200,4 +202,15 @@ export async function runTemporalCommand(command: string, rest: string[], values
       await temporal.close();
     }
   }
+}
+
+/**
+ * The watcher's metrics on a Prometheus endpoint at `address` (CT_METRICS_ADDRESS, as for the worker),
+ * through a Temporal Runtime's metric meter; none without an address.
+ */
+async function startWatcherMetrics(address: string | undefined): Promise<import('./watcher-metrics').WatcherMetrics | undefined> {
+  if (!address) return undefined;
+  const [{ Runtime }, { watcherMetrics }] = await Promise.all([import('@temporalio/worker'), import('./watcher-metrics')]);
+  Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: address } } } });
+  return watcherMetrics(Runtime.instance().metricMeter);
 }

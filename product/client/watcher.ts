@@ -19,6 +19,8 @@ import { ErrorType } from '../common/errors';
 import type { TriggerAnswer } from '../workflows/repository';
 import type { DeployAnswer } from '../workflows/deployer';
 import { locateCommit, newestOnBranch } from './commit-on-branch';
+import type { WatcherMetrics } from './watcher-metrics';
+import type { CommitInfo } from '../activities/pachyderm/types';
 
 export interface WatcherOptions {
   client: Client;
@@ -31,6 +33,8 @@ export interface WatcherOptions {
   retryDelayMs?: number;
   /** Told of each stream's state, by `<training|deployment> <project>/<repo>@<branch>` (for readiness). */
   onStream?: (stream: string, state: StreamState) => void;
+  /** Counts commits, requests, reconnects and lag (watcher-metrics.ts); none when absent. */
+  metrics?: WatcherMetrics;
 }
 
 /** A stream is connecting, open, waiting for its repo to be created, or failed (and will retry). */
@@ -118,6 +122,7 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
   // An output repo and branch appear with a pipeline's first model: their absence is said once, then their appearance,
   // and meanwhile it is looked for at the base pace (not backing off) so the first cascade is not held up.
   let missing = false;
+  let failed = false;
   while (!opts.signal.aborted) {
     try {
       if (missing && !(await branchExists(opts.pachd, follow.repo))) {
@@ -126,6 +131,8 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
       }
       if (missing) opts.log('watch.repo-appeared', { what: follow.what, repo: where });
       missing = false;
+      if (failed) opts.metrics?.reconnect(stream);
+      failed = false;
       opts.onStream?.(stream, 'connecting');
       await followOnce(follow, opts, counts, () => (delay = base), () => opts.onStream?.(stream, 'subscribed'));
     } catch (err) {
@@ -136,6 +143,8 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
         missing = true;
         delay = base;
       } else {
+        // A failed stream, opened again next (a repo still to be created is not a reconnect).
+        failed = true;
         opts.onStream?.(stream, 'down');
         opts.log('watch.error', { what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
       }
@@ -148,17 +157,23 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
 
 async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCounts, connected: () => void, subscribed: () => void): Promise<void> {
   const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
+  const stream = `${follow.what} ${where}`;
   const cursor = await cursorOf(follow, opts, where);
   let skipping = cursor !== null;
   opts.log('watch.subscribe', { what: follow.what, repo: where, cursor, workflowId: follow.workflowId });
-  for await (const commit of subscribeCommits(opts.pachd, follow.repo, opts.signal, subscribed)) {
+  for await (const info of subscribeCommits(opts.pachd, follow.repo, opts.signal, subscribed)) {
+    const commit = info.commit.id;
     connected();
     if (skipping) {
       if (commit === cursor) skipping = false;
       continue;
     }
+    opts.metrics?.commitSeen(stream);
     // An update waits for a worker to answer: stopping the watcher must not wait for one.
     const answer = await opts.client.connection.withAbortSignal(opts.signal, () => follow.forward(commit));
+    opts.metrics?.sent(stream, answer.status);
+    const finished = Date.parse(info.finished ?? info.started ?? '');
+    if (!Number.isNaN(finished)) opts.metrics?.lag(stream, (Date.now() - finished) / 1000);
     counts[answer.status] = (counts[answer.status] ?? 0) + 1;
     opts.log('watch.answer', {
       what: follow.what,
@@ -173,10 +188,10 @@ async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCo
   throw new Error('SubscribeCommit stream ended');
 }
 
-/** Ids of the finished commits of a branch, replayed from the first, then live; ends only on error or abort. */
-async function* subscribeCommits(pachd: PachydermClient, repo: RepoRef, signal: AbortSignal, opened: () => void): AsyncGenerator<string> {
+/** The finished commits of a branch, replayed from the first, then live; ends only on error or abort. */
+async function* subscribeCommits(pachd: PachydermClient, repo: RepoRef, signal: AbortSignal, opened: () => void): AsyncGenerator<CommitInfo & { commit: { id: string } }> {
   for await (const info of pachd.subscribeCommit(repoOf(repo.project, repo.repo), repo.branch, signal, opened)) {
-    if (info.commit.id) yield info.commit.id;
+    if (info.commit.id) yield info as CommitInfo & { commit: { id: string } };
   }
 }
 

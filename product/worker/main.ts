@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { loadConnectionsConfig } from '../activities';
 import { parseDuration } from '../common/duration';
+import { HISTOGRAM_BUCKETS } from '../common/metrics';
 import { loadTemporalConfig, connectionOptions } from './temporal-config';
 import { createWorker } from './create-worker';
 import { startHealthServer, temporalUnreachable } from './health-server';
@@ -51,7 +52,8 @@ async function run(): Promise<void> {
         }) + '\n',
       );
     }),
-    telemetryOptions: metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : undefined,
+    // The SDK's temporal_* metrics and the product's ct_* (common/metrics.ts), whose durations run to hours.
+    telemetryOptions: metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress, histogramBucketOverrides: HISTOGRAM_BUCKETS } } } : undefined,
   });
 
   const connection = await NativeConnection.connect(connectionOptions(temporal));

@@ -11,16 +11,18 @@ import {
   isCancellation,
   CancellationScope,
   CancelledFailure,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
 import type { DeployedModel, ModelInfo } from '../common/types';
 import { ErrorType } from '../common/errors';
-import { CtCommit, CtDeploymentName, CtModelName, CtModelVersion, CtRepo } from '../common/search-attributes';
+import { CtCommit, CtDeploymentName, CtModelName, CtModelVersion, CtPipeline, CtRepo } from '../common/search-attributes';
 import { durationToMs } from '../common/duration';
 import { quick, quickHeartbeating, quickLocal, deploymentWaiter } from './activities';
 import { cancelRequested, endCancelledWhenAsked } from './cancellation';
 import { DeadlineExpired, withDeadline } from './deadline';
 import { StepTracker, type StepRecord } from './steps';
+import { countDeployment, countRollback } from './metrics';
 
 export interface DeploymentInput {
   deployment: DeploymentSettings;
@@ -46,7 +48,21 @@ export interface DeploymentStatus {
 export const deploymentStatusQuery = defineQuery<DeploymentStatus>('status');
 
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentResult> {
-  return endCancelledWhenAsked(() => deploy(input));
+  const { pipeline, deployment } = metricTags(input);
+  try {
+    const result = await endCancelledWhenAsked(() => deploy(input));
+    countDeployment(pipeline, deployment, result.status);
+    return result;
+  } catch (err) {
+    countDeployment(pipeline, deployment, isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
+}
+
+/** The pipeline (the CtPipeline its deployer started it with; none for manual starts) and the deployment. */
+function metricTags(input: DeploymentInput): { pipeline: string; deployment: string } {
+  const pipeline = workflowInfo().typedSearchAttributes.get(CtPipeline) ?? 'unknown';
+  return { pipeline, deployment: `${input.deployment.namespace}/${input.deployment.name}` };
 }
 
 async function deploy(input: DeploymentInput): Promise<DeploymentResult> {
@@ -199,6 +215,8 @@ async function rollBack(
   );
   // Waits for the rollback's own write: right after it, the status still shows the failed rollout.
   await steps.run('rollback-wait-ready', () => waitUntilReady(waitReady, target, deployment.readyTimeout, readyTimeoutMs, restored.resourceVersion));
+  const tags = metricTags(input);
+  countRollback(tags.pipeline, tags.deployment);
   return previous;
 }
 

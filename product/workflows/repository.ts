@@ -42,6 +42,7 @@ import {
 } from './commit-queue';
 import { trainingWorkflow, type TrainingResult } from './training';
 import { checkSpecChange, type SpecChange, type SpecChangeAnswer } from './spec-change';
+import { countCommit } from './metrics';
 
 export interface NewCommit {
   commit: string;
@@ -92,27 +93,37 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   };
   // The UI's "current details": read on demand (a query), so they cost no history event.
   const showDetails = () => setCurrentDetails(describeRepository(pipeline, { ...state, running, specRevision }));
-  setHandler(newCommitUpdate, ({ commit }) => {
-    const answer = accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
+  // Answers, counted by the ct_commits metric (a commit id the validator refuses is counted as rejected).
+  const answered = (answer: TriggerAnswer): TriggerAnswer => {
+    countCommit(pipeline.name, answer.status);
     showDetails();
     return answer;
-  }, { validator: validateCommit });
+  };
+  const validateAndCount = (c: NewCommit) => {
+    try {
+      validateCommit(c);
+    } catch (err) {
+      countCommit(pipeline.name, 'rejected');
+      throw err;
+    }
+  };
+  setHandler(newCommitUpdate, ({ commit }) => answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' })), {
+    validator: validateAndCount,
+  });
   setHandler(
     retryCommitUpdate,
     ({ commit }): TriggerAnswer => {
       const where = whereIs(state, commit, runningBatch, 'already-trained');
-      if (where?.status === 'already-queued') return where;
+      if (where?.status === 'already-queued') return answered(where);
       if (where?.status === 'already-trained' && (where.outcome === 'completed' || where.outcome === 'skipped')) {
-        return { status: 'rejected', reason: `its training ${where.workflowId} ${where.outcome}: nothing to retry` };
+        return answered({ status: 'rejected', reason: `its training ${where.workflowId} ${where.outcome}: nothing to retry` });
       }
       // Queued again even though it was accepted before; the child's id reuse policy still refuses
       // to re-run a training that completed (recorded as `duplicate`).
       state.accepted = state.accepted.filter((c) => c !== commit);
-      const answer = accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
-      showDetails();
-      return answer;
+      return answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }));
     },
-    { validator: validateCommit },
+    { validator: validateAndCount },
   );
   setHandler(
     applyPipelineUpdate,
@@ -127,8 +138,8 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     { validator: (change) => checkSpecChange(change, inputKey(pipeline), inputKey) },
   );
   setHandler(newCommitSignal, ({ commit }) => {
-    if (isCommitId(commit)) accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
-    showDetails();
+    if (isCommitId(commit)) answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }));
+    else countCommit(pipeline.name, 'rejected');
   });
   setHandler(pauseSignal, () => {
     state.paused = true;

@@ -24,6 +24,7 @@ import { cleanup, quick, quickHeartbeating, quickLocal, streaming, experimentWai
 import { endCancelledWhenAsked } from './cancellation';
 import { DeadlineExpired, withDeadline } from './deadline';
 import { StepTracker, type StepRecord } from './steps';
+import { countTrainingEnded, countTrainingStarted, recordExperimentWait } from './metrics';
 
 export interface TrainingInput {
   pipeline: PipelineSpec;
@@ -59,7 +60,19 @@ export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
 const TERMINAL: ExperimentState[] = ['COMPLETED', 'CANCELED', 'ERROR', 'DELETED'];
 
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
-  return endCancelledWhenAsked(() => train(input));
+  const pipeline = input.pipeline.name;
+  const started = Date.now(); // workflow time: deterministic
+  const seconds = () => (Date.now() - started) / 1000;
+  countTrainingStarted(pipeline);
+  try {
+    const result = await endCancelledWhenAsked(() => train(input));
+    countTrainingEnded(pipeline, result.status === 'trained' ? 'completed' : 'skipped', seconds());
+    return result;
+  } catch (err) {
+    const timedOut = err instanceof ApplicationFailure && err.type === ErrorType.TrainingTimedOut;
+    countTrainingEnded(pipeline, timedOut ? 'timed_out' : isCancellation(err) ? 'cancelled' : 'failed', seconds());
+    throw err;
+  }
 }
 
 async function train(input: TrainingInput): Promise<TrainingResult> {
@@ -139,13 +152,17 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
           // One activity call per state change: the status query shows QUEUED → … → RUNNING → COMPLETED
           // while the history stays a handful of events however long the training runs.
           let state: ExperimentState = 'UNSPECIFIED';
+          const waitStarted = Date.now();
           for (;;) {
             experiment = await waitForExperiment.executeWithOptions(
               { summary: `wait for experiment ${submitted.experimentId} to leave ${state}` },
               [{ experimentId: submitted.experimentId, pollInterval: pipeline.training.pollInterval, returnWhenStateChangesFrom: state }],
             );
             state = experiment.state;
-            if (TERMINAL.includes(state)) return experiment;
+            if (TERMINAL.includes(state)) {
+              recordExperimentWait(pipeline.name, state, (Date.now() - waitStarted) / 1000);
+              return experiment;
+            }
           }
         },
         (e) => `experiment ${e.experimentId} ${e.state}`,
