@@ -2,6 +2,7 @@
 // model just deployed: a different existing one is deleted first, an identical one is kept.
 import type { DetectorOutcome, ReplaceDetectorInput } from '../common/types';
 import { ErrorType } from '../common/errors';
+import { Context } from '@temporalio/activity';
 import type { Clients } from './clients';
 import { countDetector } from './metrics';
 import { failure, failureType } from './http/errors';
@@ -9,7 +10,9 @@ import type { DetectorConfigData, DetectorData } from './seldon/types';
 
 export async function replaceDetector(clients: Clients, input: ReplaceDetectorInput): Promise<DetectorOutcome> {
   const outcome = await makeDetectorMatch(clients, input);
-  countDetector(`${input.namespace}/${input.deploymentName}`, input.kind, outcome.action ?? 'created');
+  const deployment = `${input.namespace}/${input.deploymentName}`;
+  countDetector(deployment, input.kind, outcome.action ?? 'created');
+  Context.current().log.info(`${input.kind} detector of ${deployment} ${outcome.action}`, { deployment, kind: input.kind, action: outcome.action });
   return outcome;
 }
 

@@ -102,7 +102,8 @@ async function cursorOf(follow: Follow, opts: WatcherOptions, where: string): Pr
   const cursor = await newestOnBranch(opts.pachd, follow.repo, accepted, opts.signal);
   if (last !== null && cursor !== last && (await locateCommit(opts.pachd, follow.repo, last)) !== 'on-branch') {
     opts.log('watch.cursor-not-on-branch', {
-      level: 'warning',
+      level: 'warn',
+      pipeline: follow.pipeline.name,
       what: follow.what,
       repo: where,
       workflowId: follow.workflowId,
@@ -129,7 +130,7 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
         await sleep(base, opts.signal);
         continue;
       }
-      if (missing) opts.log('watch.repo-appeared', { what: follow.what, repo: where });
+      if (missing) opts.log('watch.repo-appeared', { pipeline: follow.pipeline.name, what: follow.what, repo: where });
       missing = false;
       if (failed) opts.metrics?.reconnect(stream);
       failed = false;
@@ -138,7 +139,7 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
     } catch (err) {
       if (opts.signal.aborted) break;
       if (isNotFound(err) && !(await branchExists(opts.pachd, follow.repo).catch(() => true))) {
-        opts.log('watch.repo-missing', { what: follow.what, repo: where, error: (err as Error).message, checkEveryMs: base });
+        opts.log('watch.repo-missing', { pipeline: follow.pipeline.name, what: follow.what, repo: where, error: (err as Error).message, checkEveryMs: base });
         opts.onStream?.(stream, 'waiting for the repo');
         missing = true;
         delay = base;
@@ -146,7 +147,7 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
         // A failed stream, opened again next (a repo still to be created is not a reconnect).
         failed = true;
         opts.onStream?.(stream, 'down');
-        opts.log('watch.error', { what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
+        opts.log('watch.error', { pipeline: follow.pipeline.name, what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
       }
     }
     if (opts.signal.aborted) break;
@@ -160,7 +161,7 @@ async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCo
   const stream = `${follow.what} ${where}`;
   const cursor = await cursorOf(follow, opts, where);
   let skipping = cursor !== null;
-  opts.log('watch.subscribe', { what: follow.what, repo: where, cursor, workflowId: follow.workflowId });
+  opts.log('watch.subscribe', { pipeline: follow.pipeline.name, what: follow.what, repo: where, cursor, workflowId: follow.workflowId });
   for await (const info of subscribeCommits(opts.pachd, follow.repo, opts.signal, subscribed)) {
     const commit = info.commit.id;
     connected();
@@ -176,6 +177,7 @@ async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCo
     if (!Number.isNaN(finished)) opts.metrics?.lag(stream, (Date.now() - finished) / 1000);
     counts[answer.status] = (counts[answer.status] ?? 0) + 1;
     opts.log('watch.answer', {
+      pipeline: follow.pipeline.name,
       what: follow.what,
       repo: where,
       commit,
@@ -212,10 +214,13 @@ async function branchExists(pachd: PachydermClient, at: RepoRef): Promise<boolea
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    // The listener goes with the timer: a long-running watcher must not pile them up on the signal.
+    const done = () => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }

@@ -12,6 +12,7 @@ import {
   CancellationScope,
   CancelledFailure,
   workflowInfo,
+  log,
 } from '@temporalio/workflow';
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
 import type { DeployedModel, ModelInfo } from '../common/types';
@@ -208,6 +209,12 @@ async function rollBack(
       { repo: input.output, commit: previous.outputCommit },
     ]),
   );
+  log.warn(`rolling ${where} back to ${previous.modelName} version ${previous.registryVersion}`, {
+    deployment: where,
+    pipeline: metricTags(input).pipeline,
+    failedCommit: input.outputCommit,
+    restoredCommit: previous.outputCommit,
+  });
   const restored = await steps.run('rollback-deploy', () =>
     quickHeartbeating.deployModel.executeWithOptions({ summary: `roll ${where} back to ${previous.modelName} version ${previous.registryVersion}` }, [
       { deployment, modelInfo: previousInfo, outputCommit: previous.outputCommit },

@@ -33,7 +33,7 @@ beforeAll(async () => {
     temporalAddress: tb.env.address,
     taskQueue,
     connections: tb.stack.connections,
-    env: { CT_METRICS_ADDRESS: `127.0.0.1:${ports.workerMetrics}`, CT_HEALTH_ADDRESS: `127.0.0.1:${ports.workerHealth}` },
+    env: { CT_METRICS_ADDRESS: `127.0.0.1:${ports.workerMetrics}`, CT_HEALTH_ADDRESS: `127.0.0.1:${ports.workerHealth}`, CT_LOG_LEVEL: 'INFO' },
   });
 });
 
@@ -131,7 +131,47 @@ test('after a pipeline run, the metrics and health endpoints of the worker and t
     expect(await get(port, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
     expect(await get(port, '/readyz')).toEqual({ status: 200, body: 'ready\n' });
   }
+
+  // The logs: every line of the worker and of the watcher is one record of the same schema, and the
+  // activities log their decisions with the run, the pipeline and the activity they belong to.
+  const workerLogs = records(worker.output);
+  const watcherLogs = records(watcherLog.split('\n'));
+  const decision = (activity: string, message: RegExp) => workerLogs.filter((r) => r.activity === activity && message.test(r.message));
+  const firstTraining = trainingWorkflowId(pipeline.modelName, first);
+  expect(decision('submitExperiment', new RegExp(`^experiment ${one.training.status === 'trained' ? one.training.experimentId : -1} created from scratch$`))).toEqual([
+    expect.objectContaining({ level: 'info', workflowId: firstTraining, runId: expect.any(String), pipeline: pipeline.name }),
+  ]);
+  expect(decision('submitExperiment', /created continuing from checkpoint/)).toHaveLength(1);
+  expect(decision('registerModelVersion', /^checkpoint \S+ chosen \(.+\), registered as observed version 1$/)).toHaveLength(1);
+  expect(decision('deployModel', new RegExp(`^${deployment} created with version 1 `))).toHaveLength(1);
+  expect(decision('deployModel', new RegExp(`^${deployment} replaced: version 1 → 2 `))).toHaveLength(1);
+  expect(decision('replaceDetector', / detector of .* created$/)).toHaveLength(2);
+  expect(decision('replaceDetector', / detector of .* kept$/)).toHaveLength(2);
+  expect(watcherLogs.filter((r) => r.event === 'watch.answer' && r.pipeline === pipeline.name)).toHaveLength(5);
 });
+
+interface Record_ {
+  time: string;
+  level: string;
+  message: string;
+  [k: string]: unknown;
+}
+
+/** Parses log lines: each must be one JSON record with time, level and message. */
+function records(lines: string[]): Record_[] {
+  return lines
+    .filter((l) => l.trim())
+    .map((l) => {
+      let r: Record_;
+      try {
+        r = JSON.parse(l) as Record_;
+      } catch {
+        throw new Error(`not a JSON log line: ${l}`);
+      }
+      expect([l, typeof r.time, ['trace', 'debug', 'info', 'warn', 'error'].includes(r.level), typeof r.message]).toEqual([l, 'string', true, 'string']);
+      return r;
+    });
+}
 
 interface Scrape {
   text: string;
