@@ -26,11 +26,19 @@ export async function deployModel(clients: Clients, input: DeployModelInput): Pr
     const deployed = current ? deployedModelOf(current) : null;
     if (current && deployed && sameModel(deployed, input)) {
       // Already applied (e.g. by an attempt whose answer was lost): report what it replaced.
+      Context.current().log.info(`${namespace}/${name} already serves ${modelInfo.name} version ${modelInfo.registryVersion}: kept`, {
+        deployment: `${namespace}/${name}`,
+        version: modelInfo.registryVersion,
+      });
       return { ...result, previous: previousOf(current), changed: false };
     }
     const body = buildSeldonDeployment(deployment, modelInfo, input.outputCommit, deployed);
     try {
       const written = await apply(clients, deployment.strategy, current, body);
+      Context.current().log.info(
+        `${namespace}/${name} ${deployed ? `replaced: version ${deployed.registryVersion} → ${modelInfo.registryVersion}` : `created with version ${modelInfo.registryVersion}`} (${deployment.strategy})`,
+        { deployment: `${namespace}/${name}`, version: modelInfo.registryVersion, previousVersion: deployed?.registryVersion ?? null, strategy: deployment.strategy },
+      );
       return { ...result, previous: deployed, changed: true, resourceVersion: written.metadata.resourceVersion };
     } catch (err) {
       // 409: the resource changed since it was read (the controller wrote its status, or a concurrent attempt

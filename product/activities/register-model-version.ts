@@ -1,5 +1,6 @@
 // registerModelVersion: registers the experiment's best checkpoint as a new version named after the
 // input commit, unless a version for this commit and checkpoint exists already (a retried attempt).
+import { Context } from '@temporalio/activity';
 import type { ModelVersionRef, RegisterModelVersionInput } from '../common/types';
 import { ErrorType } from '../common/errors';
 import type { Clients } from './clients';
@@ -34,10 +35,12 @@ export async function registerModelVersion(clients: Clients, input: RegisterMode
     );
   }
 
+  const chosen = { pipeline: input.pipelineName, experimentId: input.experimentId, checkpointUuid: best.checkpoint.uuid, searcherMetric, metric: best.metric };
   // Normally lookupModel created it; it may have been deleted since (the original created it before training).
   await ensureModel(determined, { modelName: input.modelName, pipelineName: input.pipelineName, inputRepo: input.inputRepo });
   for await (const v of modelVersions(determined, input.modelName)) {
     if (v.metadata?.commit === input.commit && v.checkpoint?.uuid === best.checkpoint.uuid) {
+      Context.current().log.info(`checkpoint ${best.checkpoint.uuid} is registered already as version ${v.version}: kept`, { ...chosen, version: v.version });
       return toModelVersionRef(input.modelName, v);
     }
   }
@@ -58,6 +61,10 @@ export async function registerModelVersion(clients: Clients, input: RegisterMode
       pipeline: input.pipelineName,
     },
   });
+  Context.current().log.info(
+    `checkpoint ${best.checkpoint.uuid} chosen (${searcherMetric} ${best.metric}), registered as ${input.modelName} version ${modelVersion.version}`,
+    { ...chosen, version: modelVersion.version },
+  );
   return toModelVersionRef(input.modelName, modelVersion);
 }
 

@@ -1,12 +1,22 @@
 // replaceDetector: the deployment ends with exactly one drift (or outlier) detector, configured for the
 // model just deployed: a different existing one is deleted first, an identical one is kept.
-import type { ReplaceDetectorInput } from '../common/types';
+import type { DetectorOutcome, ReplaceDetectorInput } from '../common/types';
 import { ErrorType } from '../common/errors';
+import { Context } from '@temporalio/activity';
 import type { Clients } from './clients';
+import { countDetector } from './metrics';
 import { failure, failureType } from './http/errors';
 import type { DetectorConfigData, DetectorData } from './seldon/types';
 
-export async function replaceDetector(clients: Clients, input: ReplaceDetectorInput): Promise<{ name: string; replaced: boolean }> {
+export async function replaceDetector(clients: Clients, input: ReplaceDetectorInput): Promise<DetectorOutcome> {
+  const outcome = await makeDetectorMatch(clients, input);
+  const deployment = `${input.namespace}/${input.deploymentName}`;
+  countDetector(deployment, input.kind, outcome.action ?? 'created');
+  Context.current().log.info(`${input.kind} detector of ${deployment} ${outcome.action}`, { deployment, kind: input.kind, action: outcome.action });
+  return outcome;
+}
+
+async function makeDetectorMatch(clients: Clients, input: ReplaceDetectorInput): Promise<DetectorOutcome> {
   const { kind, namespace, deploymentName } = input;
   const wanted = detectorBody(input);
   const existing = (await clients.seldon.listDetectors(kind, namespace, deploymentName)) ?? [];
@@ -21,17 +31,18 @@ export async function replaceDetector(clients: Clients, input: ReplaceDetectorIn
       if (failureType(err) !== ErrorType.NotFound) throw err; // deleted meanwhile: fine
     }
   }
-  if (same) return { name: wanted.name, replaced };
+  if (same) return { name: wanted.name, replaced, action: 'kept' };
   try {
     await clients.seldon.createDetector(kind, namespace, deploymentName, wanted);
   } catch (err) {
-    if (/already exists/i.test((err as Error).message)) return { name: wanted.name, replaced };
+    // Created by an earlier attempt whose answer was lost: nothing was created now.
+    if (/already exists/i.test((err as Error).message)) return { name: wanted.name, replaced, action: 'kept' };
     if (failureType(err) === ErrorType.BadRequest || failureType(err) === ErrorType.NotFound) {
       throw failure(ErrorType.DeploymentFailed, `Seldon rejected the ${kind} detector of ${namespace}/${deploymentName}: ${(err as Error).message}`, true);
     }
     throw err;
   }
-  return { name: wanted.name, replaced };
+  return { name: wanted.name, replaced, action: replaced ? 'replaced' : 'created' };
 }
 
 /** The original's payload (snake_case, as Seldon Deploy spells it), from the pipeline's settings. */

@@ -26,7 +26,10 @@ export function runLabel(run: { workflowId: string; runId: string; commit: strin
 export async function submitExperiment(clients: Clients, input: SubmitExperimentInput): Promise<SubmittedExperiment> {
   const label = runLabel(input);
   const existing = await findByLabel(clients, label);
-  if (existing !== null) return { experimentId: existing, created: false };
+  if (existing !== null) {
+    Context.current().log.info(`experiment ${existing} found by its run label: not created again`, { pipeline: input.pipelineName, experimentId: existing, label });
+    return { experimentId: existing, created: false };
+  }
 
   const source = input.code.source;
   const codeDir = await heartbeatDuring(
@@ -53,6 +56,10 @@ export async function submitExperiment(clients: Clients, input: SubmitExperiment
 
   try {
     const { experiment } = await clients.determined.createExperiment(request);
+    Context.current().log.info(
+      `experiment ${experiment.id} created ${input.parent ? `continuing from checkpoint ${input.parent.checkpointUuid}` : 'from scratch'}`,
+      { pipeline: input.pipelineName, experimentId: experiment.id, label, parentExperimentId: parentId ?? null, sourceCheckpoint: input.parent?.checkpointUuid ?? null },
+    );
     return { experimentId: experiment.id, created: true };
   } catch (caught) {
     const err = withoutToken(caught, pachdToken);

@@ -12,6 +12,7 @@ import { NotFoundError, UsageError, need, out } from './cli-support';
 import { checkExcludePatterns } from '../common/path-filter';
 import { OPTIONS, commandHelp, isCommand, globalHelp, nearestOption, optionsOf, type OptionName } from './cli-usage';
 import type { FileSource } from './put-files';
+import { writeLog } from '../worker/json-log';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions(argv);
@@ -108,7 +109,9 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
-    console.error(`error: ${message.split('\n')[0]}`);
+    // With --json, stderr carries the log schema of the worker and the watcher too (worker/json-log.ts).
+    if (process.argv.includes('--json')) writeLog('error', message.split('\n')[0], { command: process.argv[2] });
+    else console.error(`error: ${message.split('\n')[0]}`);
     // Node's argument errors carry a string code; failures of the systems may carry numbers (gRPC codes).
     const code = (err as { code?: unknown }).code;
     const badArgs = typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');

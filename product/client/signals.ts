@@ -6,6 +6,7 @@ import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } fr
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { PipelineSpec } from '../common/pipeline';
 import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../common/ids';
+import { CtPipeline } from '../common/search-attributes';
 import { repositoryWorkflow, newCommitUpdate, retryCommitUpdate, overrideTrainingUpdate, deployerWorkflow, deployUpdate } from '../workflows';
 import type { DeployAnswer, DeployRequest } from '../workflows/deployer';
 import type { OverrideAnswer, OverrideRequest, TrainingOverride, TriggerAnswer } from '../workflows/repository';
@@ -97,8 +98,10 @@ export async function requestDeploy(
       startWorkflowOperation: new WithStartWorkflowOperation(deployerWorkflow, {
         taskQueue,
         workflowId,
-        args: [{ deployment: pipeline.deployment, output: pipeline.output, specRevision: specRevision(deployerSpec(pipeline)) }],
+        args: [{ deployment: pipeline.deployment, output: pipeline.output, pipelineName: pipeline.name, specRevision: specRevision(deployerSpec(pipeline)) }],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        // The UI's pipeline filter (CtPipeline="…") lists the deployer with the pipeline's other runs.
+        typedSearchAttributes: [{ key: CtPipeline, value: pipeline.name }],
         staticSummary: `deployments of ${pipeline.output.repo} to ${pipeline.deployment.namespace}/${pipeline.deployment.name}`,
       }),
     }),

@@ -217,7 +217,11 @@ export async function runTemporalCommand(command: string, rest: string[], values
             import('./apply-config'),
             import('../worker/health-server'),
           ]);
-          const log = (event: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ ts: new Date().toISOString(), event, ...fields }));
+          const { writeLog, logProcessWarnings } = await import('../worker/json-log');
+          logProcessWarnings();
+          // The schema of the worker's logs (worker/json-log.ts), with the watcher's event name.
+          const log = (event: string, fields: Record<string, unknown>) =>
+            writeLog(String(fields.level ?? (/error|missing|not-on-branch/.test(event) ? 'warn' : 'info')), String(fields.message ?? describeWatchEvent(event, fields)), { event, ...fields });
           // The file's specs reach the running workflows at start and whenever the file changes.
           const apply = async (specs: PipelineSpec[]) => {
             const report = await applyConfig(client, config.taskQueue, specs, { stopRemoved: false });
@@ -240,6 +244,7 @@ export async function runTemporalCommand(command: string, rest: string[], values
           // Ready when Temporal answers and every stream is open (or waits for its repo to be created).
           const streams = new Map<string, StreamState>();
           const healthAddress = process.env.CT_HEALTH_ADDRESS;
+          const metrics = await startWatcherMetrics(process.env.CT_METRICS_ADDRESS);
           const health = healthAddress
             ? await startHealthServer(healthAddress, async () => {
                 if (streams.size === 0) return 'starting';
@@ -257,6 +262,7 @@ export async function runTemporalCommand(command: string, rest: string[], values
               signal: abort.signal,
               log,
               onStream: (stream, state) => streams.set(stream, state),
+              metrics,
             });
           } finally {
             await health?.close();
@@ -269,5 +275,38 @@ export async function runTemporalCommand(command: string, rest: string[], values
     } finally {
       await temporal.close();
     }
+  }
+}
+
+/**
+ * The watcher's metrics on a Prometheus endpoint at `address` (CT_METRICS_ADDRESS, as for the worker),
+ * through a Temporal Runtime's metric meter; none without an address.
+ */
+async function startWatcherMetrics(address: string | undefined): Promise<import('./watcher-metrics').WatcherMetrics | undefined> {
+  if (!address) return undefined;
+  const [{ Runtime }, { watcherMetrics }] = await Promise.all([import('@temporalio/worker'), import('./watcher-metrics')]);
+  Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: address } } } });
+  return watcherMetrics(Runtime.instance().metricMeter);
+}
+
+/** The message of a watcher log line: what happened, for a person. */
+function describeWatchEvent(event: string, f: Record<string, unknown>): string {
+  switch (event) {
+    case 'watch.subscribe':
+      return `following ${String(f.repo)} for ${String(f.what)}${f.cursor ? ` after ${String(f.cursor)}` : ''}`;
+    case 'watch.answer':
+      return `${String(f.what)} commit ${String(f.commit)} of ${String(f.repo)}: ${String(f.answer)}`;
+    case 'watch.error':
+      return `${String(f.repo)}: ${String(f.error)}; retrying in ${String(f.retryInMs)} ms`;
+    case 'watch.repo-missing':
+      return `${String(f.repo)} does not exist yet; looking again every ${String(f.checkEveryMs)} ms`;
+    case 'watch.repo-appeared':
+      return `${String(f.repo)} exists now`;
+    case 'watch.config':
+      return 'pipeline spec applied to its running workflow';
+    case 'watch.config-error':
+      return `the pipelines file could not be applied: ${String(f.error)}`;
+    default:
+      return event;
   }
 }

@@ -19,6 +19,8 @@ import { ErrorType } from '../common/errors';
 import type { TriggerAnswer } from '../workflows/repository';
 import type { DeployAnswer } from '../workflows/deployer';
 import { locateCommit, newestOnBranch } from './commit-on-branch';
+import type { WatcherMetrics } from './watcher-metrics';
+import type { CommitInfo } from '../activities/pachyderm/types';
 
 export interface WatcherOptions {
   client: Client;
@@ -31,6 +33,8 @@ export interface WatcherOptions {
   retryDelayMs?: number;
   /** Told of each stream's state, by `<training|deployment> <project>/<repo>@<branch>` (for readiness). */
   onStream?: (stream: string, state: StreamState) => void;
+  /** Counts commits, requests, reconnects and lag (watcher-metrics.ts); none when absent. */
+  metrics?: WatcherMetrics;
 }
 
 /** A stream is connecting, open, waiting for its repo to be created, or failed (and will retry). */
@@ -98,7 +102,8 @@ async function cursorOf(follow: Follow, opts: WatcherOptions, where: string): Pr
   const cursor = await newestOnBranch(opts.pachd, follow.repo, accepted, opts.signal);
   if (last !== null && cursor !== last && (await locateCommit(opts.pachd, follow.repo, last)) !== 'on-branch') {
     opts.log('watch.cursor-not-on-branch', {
-      level: 'warning',
+      level: 'warn',
+      pipeline: follow.pipeline.name,
       what: follow.what,
       repo: where,
       workflowId: follow.workflowId,
@@ -118,26 +123,31 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
   // An output repo and branch appear with a pipeline's first model: their absence is said once, then their appearance,
   // and meanwhile it is looked for at the base pace (not backing off) so the first cascade is not held up.
   let missing = false;
+  let failed = false;
   while (!opts.signal.aborted) {
     try {
       if (missing && !(await branchExists(opts.pachd, follow.repo))) {
         await sleep(base, opts.signal);
         continue;
       }
-      if (missing) opts.log('watch.repo-appeared', { what: follow.what, repo: where });
+      if (missing) opts.log('watch.repo-appeared', { pipeline: follow.pipeline.name, what: follow.what, repo: where });
       missing = false;
+      if (failed) opts.metrics?.reconnect(stream);
+      failed = false;
       opts.onStream?.(stream, 'connecting');
       await followOnce(follow, opts, counts, () => (delay = base), () => opts.onStream?.(stream, 'subscribed'));
     } catch (err) {
       if (opts.signal.aborted) break;
       if (isNotFound(err) && !(await branchExists(opts.pachd, follow.repo).catch(() => true))) {
-        opts.log('watch.repo-missing', { what: follow.what, repo: where, error: (err as Error).message, checkEveryMs: base });
+        opts.log('watch.repo-missing', { pipeline: follow.pipeline.name, what: follow.what, repo: where, error: (err as Error).message, checkEveryMs: base });
         opts.onStream?.(stream, 'waiting for the repo');
         missing = true;
         delay = base;
       } else {
+        // A failed stream, opened again next (a repo still to be created is not a reconnect).
+        failed = true;
         opts.onStream?.(stream, 'down');
-        opts.log('watch.error', { what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
+        opts.log('watch.error', { pipeline: follow.pipeline.name, what: follow.what, repo: where, error: (err as Error).message, retryInMs: delay });
       }
     }
     if (opts.signal.aborted) break;
@@ -148,19 +158,26 @@ async function followForever(follow: Follow, opts: WatcherOptions, counts: Answe
 
 async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCounts, connected: () => void, subscribed: () => void): Promise<void> {
   const where = `${follow.repo.project}/${follow.repo.repo}@${follow.repo.branch}`;
+  const stream = `${follow.what} ${where}`;
   const cursor = await cursorOf(follow, opts, where);
   let skipping = cursor !== null;
-  opts.log('watch.subscribe', { what: follow.what, repo: where, cursor, workflowId: follow.workflowId });
-  for await (const commit of subscribeCommits(opts.pachd, follow.repo, opts.signal, subscribed)) {
+  opts.log('watch.subscribe', { pipeline: follow.pipeline.name, what: follow.what, repo: where, cursor, workflowId: follow.workflowId });
+  for await (const info of subscribeCommits(opts.pachd, follow.repo, opts.signal, subscribed)) {
+    const commit = info.commit.id;
     connected();
     if (skipping) {
       if (commit === cursor) skipping = false;
       continue;
     }
+    opts.metrics?.commitSeen(stream);
     // An update waits for a worker to answer: stopping the watcher must not wait for one.
     const answer = await withCallSignal(opts, () => follow.forward(commit));
+    opts.metrics?.sent(stream, answer.status);
+    const finished = Date.parse(info.finished ?? info.started ?? '');
+    if (!Number.isNaN(finished)) opts.metrics?.lag(stream, (Date.now() - finished) / 1000);
     counts[answer.status] = (counts[answer.status] ?? 0) + 1;
     opts.log('watch.answer', {
+      pipeline: follow.pipeline.name,
       what: follow.what,
       repo: where,
       commit,
@@ -173,10 +190,10 @@ async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCo
   throw new Error('SubscribeCommit stream ended');
 }
 
-/** Ids of the finished commits of a branch, replayed from the first, then live; ends only on error or abort. */
-async function* subscribeCommits(pachd: PachydermClient, repo: RepoRef, signal: AbortSignal, opened: () => void): AsyncGenerator<string> {
+/** The finished commits of a branch, replayed from the first, then live; ends only on error or abort. */
+async function* subscribeCommits(pachd: PachydermClient, repo: RepoRef, signal: AbortSignal, opened: () => void): AsyncGenerator<CommitInfo & { commit: { id: string } }> {
   for await (const info of pachd.subscribeCommit(repoOf(repo.project, repo.repo), repo.branch, signal, opened)) {
-    if (info.commit.id) yield info.commit.id;
+    if (info.commit.id) yield info as CommitInfo & { commit: { id: string } };
   }
 }
 
@@ -214,14 +231,13 @@ async function withCallSignal<T>(opts: WatcherOptions, fn: () => Promise<T>): Pr
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const wake = () => {
+    // The listener goes with the timer: a long-running watcher must not pile them up on the signal.
+    const done = () => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', wake);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', wake, { once: true });
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }

@@ -18,6 +18,7 @@ import type {
   ModelInfo,
   DeployedModel,
   DeployModelInput,
+  DetectorOutcome,
   DeployResult,
   WaitDeploymentReadyInput,
   ReplaceDetectorInput,
@@ -38,5 +39,5 @@ export interface Activities {
   getDeployedModel(input: { deploymentName: string; namespace: string }): Promise<DeployedModel | null>;
   deployModel(input: DeployModelInput): Promise<DeployResult>;
   waitForDeploymentReady(input: WaitDeploymentReadyInput): Promise<{ state: 'Available' }>;
-  replaceDetector(input: ReplaceDetectorInput): Promise<{ name: string; replaced: boolean }>;
+  replaceDetector(input: ReplaceDetectorInput): Promise<DetectorOutcome>;
 }

@@ -257,4 +257,12 @@ export interface ReplaceDetectorInput {
   modelInfo: ModelInfo;
 }
 
+export interface DetectorOutcome {
+  name: string;
+  /** Another detector of the deployment was deleted. */
+  replaced: boolean;
+  /** `kept`: an identical detector already existed, nothing was created. Absent in results of older workers. */
+  action?: 'created' | 'replaced' | 'kept';
+}
+
 export type { RepoRef, ExperimentSource, PipelineSpec, DeploymentSettings, DetectorSettings };

@@ -3,6 +3,7 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
 import { createActivities, type ConnectionsConfig } from '../activities';
+import { tracingFromEnv, type Tracing } from './tracing';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -13,6 +14,8 @@ export interface CreateWorkerOptions {
   workflowBundlePath?: string;
   /** How long running activities get to finish after SIGTERM (CT_SHUTDOWN_GRACE); 30s by default. */
   shutdownGraceTime?: Duration;
+  /** Traces (worker/tracing.ts); from the OTEL_* variables by default (off without an endpoint). */
+  tracing?: Tracing;
 }
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
@@ -24,6 +27,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(opts.connections),
+    ...(opts.tracing ?? tracingFromEnv()).workerOptions(Boolean(opts.workflowBundlePath)),
     // On SIGTERM, running activities get this long to finish or heartbeat out before the worker exits;
     // whatever is still running is retried by another worker, resuming from its heartbeat details.
     // The pod's terminationGracePeriodSeconds must be longer (deploy/helm).

@@ -7,13 +7,17 @@ import fs from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { loadConnectionsConfig } from '../activities';
 import { parseDuration } from '../common/duration';
+import { HISTOGRAM_BUCKETS } from '../common/metrics';
 import { cannotReach, loadTemporalConfig, connectionOptions } from './temporal-config';
 import { createWorker } from './create-worker';
+import { tracingFromEnv } from './tracing';
 import { startHealthServer, temporalUnreachable } from './health-server';
+import { logProcessWarnings, writeLog } from './json-log';
 
 const LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 async function run(): Promise<void> {
+  logProcessWarnings();
   const temporal = loadTemporalConfig();
   const connections = loadConnectionsConfig();
   const level = (process.env.CT_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
@@ -40,20 +44,15 @@ async function run(): Promise<void> {
     : undefined;
 
   Runtime.install({
-    // Structured logs: one JSON object a line, ready for a log pipeline.
-    logger: new DefaultLogger(level, (entry) => {
-      process.stderr.write(
-        JSON.stringify({
-          ts: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
-          level: entry.level,
-          msg: entry.message,
-          ...entry.meta,
-        }) + '\n',
-      );
-    }),
-    telemetryOptions: metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : undefined,
+    // Structured logs: one JSON object a line (worker/json-log.ts), ready for a log pipeline.
+    logger: new DefaultLogger(level, (entry) =>
+      writeLog(entry.level, entry.message, entry.meta ?? {}, new Date(Number(entry.timestampNanos / 1_000_000n))),
+    ),
+    // The SDK's temporal_* metrics and the product's ct_* (common/metrics.ts), whose durations run to hours.
+    telemetryOptions: metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress, histogramBucketOverrides: HISTOGRAM_BUCKETS } } } : undefined,
   });
 
+  const tracing = tracingFromEnv();
   const connection = await NativeConnection.connect(connectionOptions(temporal)).catch(async (err: unknown) => {
     throw await cannotReach(temporal, err);
   });
@@ -66,11 +65,10 @@ async function run(): Promise<void> {
       connections,
       workflowBundlePath,
       shutdownGraceTime: shutdownGraceMs,
+      tracing,
     });
     running.worker = worker;
-    console.error(
-      JSON.stringify({
-        msg: 'worker started',
+    writeLog('info', 'worker started', {
         address: temporal.address,
         namespace: temporal.namespace,
         taskQueue: temporal.taskQueue,
@@ -78,16 +76,17 @@ async function run(): Promise<void> {
         health: health?.address ?? null,
         workflowBundle: workflowBundlePath ?? null,
         shutdownGrace,
-      }),
-    );
+        traces: tracing.exporting ? 'OTLP' : 'off',
+      });
     await worker.run(); // returns after SIGINT/SIGTERM once running activities have finished or timed out
   } finally {
     await connection.close();
+    await tracing.shutdown();
     await health?.close();
   }
 }
 
 run().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
+  writeLog('error', err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

@@ -12,6 +12,7 @@ import {
   defineSignal,
   defineUpdate,
   executeChild,
+  patched,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -22,7 +23,8 @@ import {
 } from '@temporalio/workflow';
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
 import { deploymentWorkflowId } from '../common/ids';
-import { CtDeploymentName, CtRepo } from '../common/search-attributes';
+import { CtDeploymentName, CtPipeline, CtRepo } from '../common/search-attributes';
+import { DEPLOYMENT_PIPELINE_ATTRIBUTE } from './patches';
 import { describeChildFailure, emptyQueue, isCommitId, record, remember, ranIn, whereIs, MAX_PENDING, type CommitQueueState, type QueueAnswer } from './commit-queue';
 import { deploymentWorkflow } from './deployment';
 import { pauseSignal, resumeSignal } from './repository';
@@ -36,6 +38,8 @@ export interface DeployRequest {
 export interface DeployerInput {
   deployment: DeploymentSettings;
   output: RepoRef;
+  /** The pipeline whose models this deployer rolls out: each rollout carries it as CtPipeline. Absent for deployers started before it existed. */
+  pipelineName?: string;
   specRevision?: string;
   state?: CommitQueueState;
   /** Reasons of the pending commits, by commit. */
@@ -113,7 +117,7 @@ export async function deployerWorkflow(input: DeployerInput): Promise<never> {
     await condition(() => (!state.paused && state.pending.length > 0) || historyIsLarge());
     if (historyIsLarge()) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof deployerWorkflow>({ deployment, output, specRevision: specRevision ?? undefined, state, reasons });
+      return continueAsNew<typeof deployerWorkflow>({ deployment, output, pipelineName: input.pipelineName, specRevision: specRevision ?? undefined, state, reasons });
     }
     const batch = state.pending.splice(0);
     const outputCommit = batch[batch.length - 1];
@@ -123,9 +127,21 @@ export async function deployerWorkflow(input: DeployerInput): Promise<never> {
     ranIn(state, batch, workflowId);
     running = { outputCommit, workflowId };
     try {
+      // The pipeline filter of the UI lists rollouts too. A search attribute of the start command: new runs only.
+      const pipelineAttribute =
+        input.pipelineName && patched(DEPLOYMENT_PIPELINE_ATTRIBUTE) ? { typedSearchAttributes: [{ key: CtPipeline, value: input.pipelineName }] } : {};
       const result = await executeChild(deploymentWorkflow, {
         workflowId,
         args: [{ deployment, output, outputCommit, reason }],
+        ...pipelineAttribute,
+        staticSummary: `deploy ${output.repo}@${outputCommit} to ${deployment.namespace}/${deployment.name} (${reason}${batch.length > 1 ? `, newest of ${batch.length}` : ''})`,
+        staticDetails: [
+          input.pipelineName ? `pipeline **${input.pipelineName}**` : null,
+          `model commit: ${output.project}/${output.repo}@${outputCommit}`,
+          `strategy: ${deployment.strategy} · ready within ${deployment.readyTimeout}${deployment.promotionGate ? ' · promotion gate on' : ''}`,
+        ]
+          .filter(Boolean)
+          .join('\n'),
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         // Terminating or resetting this workflow cancels the rollout, which rolls back.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

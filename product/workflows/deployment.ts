@@ -11,16 +11,19 @@ import {
   isCancellation,
   CancellationScope,
   CancelledFailure,
+  workflowInfo,
+  log,
 } from '@temporalio/workflow';
 import type { DeploymentSettings, RepoRef } from '../common/pipeline';
 import type { DeployedModel, ModelInfo } from '../common/types';
 import { ErrorType } from '../common/errors';
-import { CtCommit, CtDeploymentName, CtModelName, CtModelVersion, CtRepo } from '../common/search-attributes';
+import { CtCommit, CtDeploymentName, CtModelName, CtModelVersion, CtPipeline, CtRepo } from '../common/search-attributes';
 import { durationToMs } from '../common/duration';
 import { quick, quickHeartbeating, quickLocal, deploymentWaiter } from './activities';
 import { cancelRequested, endCancelledWhenAsked } from './cancellation';
 import { DeadlineExpired, withDeadline } from './deadline';
 import { StepTracker, type StepRecord } from './steps';
+import { countDeployment, countRollback } from './metrics';
 
 export interface DeploymentInput {
   deployment: DeploymentSettings;
@@ -46,12 +49,27 @@ export interface DeploymentStatus {
 export const deploymentStatusQuery = defineQuery<DeploymentStatus>('status');
 
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentResult> {
-  return endCancelledWhenAsked(() => deploy(input));
+  const { pipeline, deployment } = metricTags(input);
+  try {
+    const result = await endCancelledWhenAsked(() => deploy(input));
+    countDeployment(pipeline, deployment, result.status);
+    return result;
+  } catch (err) {
+    countDeployment(pipeline, deployment, isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
+}
+
+/** The pipeline (the CtPipeline its deployer started it with; none for manual starts) and the deployment. */
+function metricTags(input: DeploymentInput): { pipeline: string; deployment: string } {
+  const pipeline = workflowInfo().typedSearchAttributes.get(CtPipeline) ?? 'unknown';
+  return { pipeline, deployment: `${input.deployment.namespace}/${input.deployment.name}` };
 }
 
 async function deploy(input: DeploymentInput): Promise<DeploymentResult> {
   const { deployment, outputCommit } = input;
   const target = { deploymentName: deployment.name, namespace: deployment.namespace };
+  const where = `${deployment.namespace}/${deployment.name}`;
   const steps = new StepTracker(`deploy ${input.output.repo}@${outputCommit} to ${deployment.namespace}/${deployment.name}`);
   let result: DeploymentResult | null = null;
   setHandler(deploymentStatusQuery, () => ({ outputCommit, step: steps.current, steps: steps.steps, result }));
@@ -71,8 +89,13 @@ async function deploy(input: DeploymentInput): Promise<DeploymentResult> {
     ]);
   // Two independent reads: both at once, as local activities, in the first workflow task.
   const [modelInfo, current] = await steps.all([
-    () => steps.run('read-model-info', () => quickLocal.readModelInfo({ repo: input.output, commit: outputCommit }), describeInfo),
-    () => steps.run('read-deployed', () => quickLocal.getDeployedModel(target), describeDeployed),
+    () =>
+      steps.run(
+        'read-model-info',
+        () => quickLocal.readModelInfo.executeWithOptions({ summary: `read model-info.yaml of ${input.output.repo}@${outputCommit}` }, [{ repo: input.output, commit: outputCommit }]),
+        describeInfo,
+      ),
+    () => steps.run('read-deployed', () => quickLocal.getDeployedModel.executeWithOptions({ summary: `what ${where} serves` }, [target]), describeDeployed),
   ] as const);
   upsertModel(modelInfo);
   const gateReason = promotionGateRejects(deployment, modelInfo, current);
@@ -89,7 +112,10 @@ async function deploy(input: DeploymentInput): Promise<DeploymentResult> {
   try {
     const rollout = await steps.run(
       'deploy',
-      () => quickHeartbeating.deployModel({ deployment, modelInfo, outputCommit }),
+      () =>
+        quickHeartbeating.deployModel.executeWithOptions({ summary: `roll out ${modelInfo.name} version ${modelInfo.registryVersion} to ${where}` }, [
+          { deployment, modelInfo, outputCommit },
+        ]),
       (r) => (r.changed ? `applied (${deployment.strategy})` : 'already applied'),
     );
     previous = rollout.previous ?? current;
@@ -103,8 +129,9 @@ async function deploy(input: DeploymentInput): Promise<DeploymentResult> {
         () =>
           steps.run(
             `${kind}-detector`,
-            () => quick.replaceDetector({ kind, ...target, settings, modelInfo }),
-            (d) => `${d.name} ${d.replaced ? 'replaced' : 'created'}`,
+            () => quick.replaceDetector.executeWithOptions({ summary: `${kind} detector of ${where}` }, [{ kind, ...target, settings, modelInfo }]),
+            // Results of older workers have no action: they never said "kept".
+            (d) => `${d.name} ${d.action ?? (d.replaced ? 'replaced' : 'created')}`,
           ),
       ];
     });
@@ -152,7 +179,11 @@ async function waitUntilReady(
   afterResourceVersion: string | undefined,
 ): Promise<void> {
   try {
-    await withDeadline(readyTimeoutMs, () => waitReady({ ...target, timeout: readyTimeout, pollInterval: '2s', afterResourceVersion }));
+    await withDeadline(readyTimeoutMs, () =>
+      waitReady.executeWithOptions({ summary: `wait until ${target.namespace}/${target.deploymentName} is Available` }, [
+        { ...target, timeout: readyTimeout, pollInterval: '2s', afterResourceVersion },
+      ]),
+    );
   } catch (err) {
     if (!(err instanceof DeadlineExpired)) throw err;
     throw ApplicationFailure.create({
@@ -172,14 +203,27 @@ async function rollBack(
 ): Promise<DeployedModel> {
   const { deployment } = input;
   const target = { deploymentName: deployment.name, namespace: deployment.namespace };
+  const where = `${deployment.namespace}/${deployment.name}`;
   const previousInfo = await steps.run('rollback-read-model-info', () =>
-    quick.readModelInfo({ repo: input.output, commit: previous.outputCommit }),
+    quick.readModelInfo.executeWithOptions({ summary: `read model-info.yaml of ${input.output.repo}@${previous.outputCommit} (rollback)` }, [
+      { repo: input.output, commit: previous.outputCommit },
+    ]),
   );
+  log.warn(`rolling ${where} back to ${previous.modelName} version ${previous.registryVersion}`, {
+    deployment: where,
+    pipeline: metricTags(input).pipeline,
+    failedCommit: input.outputCommit,
+    restoredCommit: previous.outputCommit,
+  });
   const restored = await steps.run('rollback-deploy', () =>
-    quickHeartbeating.deployModel({ deployment, modelInfo: previousInfo, outputCommit: previous.outputCommit }),
+    quickHeartbeating.deployModel.executeWithOptions({ summary: `roll ${where} back to ${previous.modelName} version ${previous.registryVersion}` }, [
+      { deployment, modelInfo: previousInfo, outputCommit: previous.outputCommit },
+    ]),
   );
   // Waits for the rollback's own write: right after it, the status still shows the failed rollout.
   await steps.run('rollback-wait-ready', () => waitUntilReady(waitReady, target, deployment.readyTimeout, readyTimeoutMs, restored.resourceVersion));
+  const tags = metricTags(input);
+  countRollback(tags.pipeline, tags.deployment);
   return previous;
 }
 

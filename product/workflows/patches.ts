@@ -4,4 +4,7 @@
 // None is open: the three earlier ones (local lookupModel, concurrent local deployment reads, concurrent
 // detectors) were folded into the code before the first release, and every history re-recorded
 // (workflows/README.md, "Versioning").
-export const PATCH_IDS: readonly string[] = [];
+/** The deployer starts each rollout with the CtPipeline search attribute (issue 15). */
+export const DEPLOYMENT_PIPELINE_ATTRIBUTE = 'deployment-pipeline-attribute';
+
+export const PATCH_IDS: readonly string[] = [DEPLOYMENT_PIPELINE_ATTRIBUTE];

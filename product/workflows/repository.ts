@@ -16,6 +16,7 @@ import {
   defineSignal,
   defineUpdate,
   executeChild,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -42,6 +43,7 @@ import {
 import { trainingWorkflow, type TrainingResult } from './training';
 import { checkSpecChange, type SpecChange, type SpecChangeAnswer } from './spec-change';
 import { checkExcludePatterns } from '../common/path-filter';
+import { countCommit } from './metrics';
 
 export interface NewCommit {
   commit: string;
@@ -121,8 +123,24 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   const validateCommit = ({ commit }: NewCommit) => {
     if (!isCommitId(commit)) throw new Error(`"${String(commit)}" is not a commit id (1 to 128 letters, digits, _ or -)`);
   };
-  setHandler(newCommitUpdate, ({ commit }) => accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }), {
-    validator: validateCommit,
+  // The UI's "current details": read on demand (a query), so they cost no history event.
+  const showDetails = () => setCurrentDetails(describeRepository(pipeline, { ...state, running, specRevision, override }));
+  // Answers, counted by the ct_commits metric (a commit id the validator refuses is counted as rejected).
+  const answered = (answer: TriggerAnswer): TriggerAnswer => {
+    countCommit(pipeline.name, answer.status);
+    showDetails();
+    return answer;
+  };
+  const validateAndCount = (c: NewCommit) => {
+    try {
+      validateCommit(c);
+    } catch (err) {
+      countCommit(pipeline.name, 'rejected');
+      throw err;
+    }
+  };
+  setHandler(newCommitUpdate, ({ commit }) => answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' })), {
+    validator: validateAndCount,
   });
   const setOverride = (request: TrainingOverride): TrainingOverride | null => {
     const previous = override;
@@ -131,25 +149,26 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
       ...(request.exclude?.length ? { exclude: [...new Set(request.exclude)] } : {}),
     };
     if (next.baseCommit || next.exclude) override = next;
+    showDetails();
     return previous;
   };
   setHandler(
     retryCommitUpdate,
     ({ commit, baseCommit, exclude }): TriggerAnswer => {
       const where = whereIs(state, commit, runningBatch, 'already-trained');
-      if (where?.status === 'already-queued') return where;
+      if (where?.status === 'already-queued') return answered(where);
       if (where?.status === 'already-trained' && (where.outcome === 'completed' || where.outcome === 'skipped')) {
-        return { status: 'rejected', reason: `its training ${where.workflowId} ${where.outcome}: nothing to retry` };
+        return answered({ status: 'rejected', reason: `its training ${where.workflowId} ${where.outcome}: nothing to retry` });
       }
       setOverride({ baseCommit, exclude });
       // Queued again even though it was accepted before; the child's id reuse policy still refuses
       // to re-run a training that completed (recorded as `duplicate`).
       state.accepted = state.accepted.filter((c) => c !== commit);
-      return accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
+      return answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }));
     },
     {
       validator: (request) => {
-        validateCommit(request);
+        validateAndCount(request);
         validateOverride(request);
       },
     },
@@ -159,6 +178,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     (request): OverrideAnswer => {
       const previous = request.clear ? override : setOverride(request);
       if (request.clear) override = null;
+      showDetails();
       return { override, previous, appliesFrom: running ? 'the training after the running one' : 'the next training' };
     },
     {
@@ -176,15 +196,23 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
       pipeline = change.spec;
       specRevision = change.revision;
       upsertMemo({ specRevision });
+      showDetails();
       return { revision: change.revision, previous, appliesFrom: running ? 'the training after the running one' : 'the next training' };
     },
     { validator: (change) => checkSpecChange(change, inputKey(pipeline), inputKey) },
   );
   setHandler(newCommitSignal, ({ commit }) => {
-    if (isCommitId(commit)) accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' });
+    if (isCommitId(commit)) answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }));
+    else countCommit(pipeline.name, 'rejected');
   });
-  setHandler(pauseSignal, () => void (state.paused = true));
-  setHandler(resumeSignal, () => void (state.paused = false));
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+    showDetails();
+  });
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+    showDetails();
+  });
   setHandler(repositoryStatusQuery, () => ({ ...state, running, specRevision, override }));
   upsertSearchAttributes([
     { key: CtPipeline, value: pipeline.name },
@@ -192,6 +220,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     { key: CtModelName, value: pipeline.modelName },
   ]);
   if (specRevision) upsertMemo({ specRevision });
+  showDetails();
 
   const maxHistoryEvents = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   const historyIsLarge = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
@@ -217,9 +246,13 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     running = { commit, covered: batch.length, workflowId };
     runningBatch = batch;
     const applied = override;
+    showDetails();
     try {
       const result: TrainingResult = await executeChild(trainingWorkflow, {
         workflowId,
+        // Shown by the UI on the training's page and in its list (metadata: not part of the replayed commands).
+        staticSummary: `train ${pipeline.modelName} on ${pipeline.input.repo}@${commit}${batch.length > 1 ? ` (covers ${batch.length} commits)` : ''}`,
+        staticDetails: trainingDetails(pipeline, batch, specRevision),
         args: [{ pipeline, commit, coveredCommits: batch.length, ...(specRevision ? { specRevision } : {}), ...applied }],
         // A commit trained once is never trained again; a failed one may be retried (`ct retry`).
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -247,6 +280,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     } finally {
       running = null;
       runningBatch = [];
+      showDetails();
     }
   }
 }
@@ -255,6 +289,32 @@ function validateOverride({ baseCommit, exclude }: TrainingOverride): void {
   if (baseCommit !== undefined && !isCommitId(baseCommit)) throw new Error(`"${String(baseCommit)}" is not a commit id (1 to 128 letters, digits, _ or -)`);
   const problem = exclude === undefined ? null : checkExcludePatterns(exclude);
   if (problem) throw new Error(problem);
+}
+
+/** Markdown for the UI: the pipeline, what runs, what waits, whether it is paused, the last runs. */
+export function describeRepository(pipeline: PipelineSpec, status: RepositoryStatus): string {
+  const { running, pending, paused, recent, processed } = status;
+  const lines = [
+    `**${pipeline.name}**: ${pipeline.modelName} from ${inputKey(pipeline)} (${pipeline.training.mode})`,
+    `state: ${paused ? 'paused (ct resume to go on)' : running ? 'training' : 'idle, waiting for commits'}`,
+    `running: ${running ? `${running.workflowId} on ${running.commit}${running.covered > 1 ? ` (covers ${running.covered} commits)` : ''}` : 'none'}`,
+    `queue: ${pending.length ? `${pending.length} waiting (${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ', …' : ''})` : 'empty'}`,
+    `processed: ${processed}${status.specRevision ? ` · spec revision ${status.specRevision}` : ''}`,
+  ];
+  const o = status.override;
+  if (o) lines.push(`override (until a training registers a model): ${[o.baseCommit && `diff against ${o.baseCommit}`, o.exclude && `exclude ${o.exclude.join(', ')}`].filter(Boolean).join('; ')}`);
+  const last = recent.slice(-5).reverse();
+  if (last.length) lines.push('recent:', ...last.map((r) => `- ${r.commit}: ${r.outcome} (${r.detail})`));
+  return lines.join('\n');
+}
+
+function trainingDetails(pipeline: PipelineSpec, batch: string[], specRevision: string | null): string {
+  return [
+    `pipeline **${pipeline.name}**: ${inputKey(pipeline)} → ${pipeline.output.project}/${pipeline.output.repo}@${pipeline.output.branch}`,
+    `experiment: ${pipeline.experiment.gitUrl}@${pipeline.experiment.ref} (${pipeline.experiment.path}/${pipeline.experiment.configFile})`,
+    `commits: ${batch.join(', ')}`,
+    `timeout: ${pipeline.training.timeout}${specRevision ? ` · spec revision ${specRevision}` : ''}`,
+  ].join('\n');
 }
 
 /** What this workflow is keyed on (its id derives from it): a spec change must keep it. */

@@ -24,6 +24,7 @@ import { cleanup, quick, quickHeartbeating, quickLocal, streaming, experimentWai
 import { endCancelledWhenAsked } from './cancellation';
 import { DeadlineExpired, withDeadline } from './deadline';
 import { StepTracker, type StepRecord } from './steps';
+import { countTrainingEnded, countTrainingStarted, recordExperimentWait } from './metrics';
 
 export interface TrainingInput {
   pipeline: PipelineSpec;
@@ -66,7 +67,19 @@ export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
 const TERMINAL: ExperimentState[] = ['COMPLETED', 'CANCELED', 'ERROR', 'DELETED'];
 
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
-  return endCancelledWhenAsked(() => train(input));
+  const pipeline = input.pipeline.name;
+  const started = Date.now(); // workflow time: deterministic
+  const seconds = () => (Date.now() - started) / 1000;
+  countTrainingStarted(pipeline);
+  try {
+    const result = await endCancelledWhenAsked(() => train(input));
+    countTrainingEnded(pipeline, result.status === 'trained' ? 'completed' : 'skipped', seconds());
+    return result;
+  } catch (err) {
+    const timedOut = err instanceof ApplicationFailure && err.type === ErrorType.TrainingTimedOut;
+    countTrainingEnded(pipeline, timedOut ? 'timed_out' : isCancellation(err) ? 'cancelled' : 'failed', seconds());
+    throw err;
+  }
 }
 
 async function train(input: TrainingInput): Promise<TrainingResult> {
@@ -94,7 +107,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
   const lookup = { modelName: pipeline.modelName, pipelineName: pipeline.name, inputRepo: pipeline.input };
   const latest = await steps.run(
     'lookup-model',
-    () => quickLocal.lookupModel(lookup),
+    () => quickLocal.lookupModel.executeWithOptions({ summary: `latest registered version of ${pipeline.modelName}` }, [lookup]),
     (v) => (v ? `latest version ${v.version} trained on ${v.trainedOnCommit ?? 'unknown commit'}` : 'no version yet'),
   );
   if (latest?.trainedOnCommit === commit) {
@@ -102,9 +115,14 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
   }
 
   const exclude = input.exclude?.length ? { exclude: input.exclude } : {};
+  const base = input.baseCommit ?? latest?.trainedOnCommit ?? null;
   const diff = await steps.run(
     'diff-commit',
-    () => streaming.diffCommit({ repo: pipeline.input, commit, baseCommit: input.baseCommit ?? latest?.trainedOnCommit ?? null, ...exclude }),
+    () =>
+      streaming.diffCommit.executeWithOptions(
+        { summary: `diff ${pipeline.input.repo}@${commit} against ${base ?? 'nothing (first training)'}` },
+        [{ repo: pipeline.input, commit, baseCommit: base, ...exclude }],
+      ),
     (d) =>
       `+${d.added.files} ~${d.modified.files} -${d.deleted.files} files against ${d.baseCommit ?? 'nothing (first commit)'}` +
       (d.excluded ? ` (${d.excluded.files} excluded)` : ''),
@@ -114,7 +132,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
 
   const code = await steps.run(
     'fetch-experiment',
-    () => streaming.fetchExperiment({ source: pipeline.experiment }),
+    () => streaming.fetchExperiment.executeWithOptions({ summary: `fetch ${pipeline.experiment.gitUrl}@${pipeline.experiment.ref}` }, [{ source: pipeline.experiment }]),
     (c) => `${c.experimentName} at ${c.sha.slice(0, 12)} (${c.files} files)`,
   );
 
@@ -128,16 +146,10 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
       const submitted = await steps.run(
         'submit-experiment',
         () =>
-          quickHeartbeating.submitExperiment({
-            pipelineName: pipeline.name,
-            inputRepo: pipeline.input,
-            baseCommit: diff.baseCommit,
-            ...exclude,
-            code,
-            parent: latest,
-            trainingTimeout: pipeline.training.timeout,
-            ...run,
-          }),
+          quickHeartbeating.submitExperiment.executeWithOptions(
+            { summary: `submit ${code.experimentName} on ${pipeline.input.repo}@${commit}${latest ? ` from checkpoint ${latest.checkpointUuid}` : ''}` },
+            [{ pipelineName: pipeline.name, inputRepo: pipeline.input, baseCommit: diff.baseCommit, ...exclude, code, parent: latest, trainingTimeout: pipeline.training.timeout, ...run }],
+          ),
         (s) => `experiment ${s.experimentId}${latest ? ` continuing from checkpoint ${latest.checkpointUuid}` : ' from scratch'}`,
       );
       experimentId = submitted.experimentId;
@@ -150,14 +162,17 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
           // One activity call per state change: the status query shows QUEUED → … → RUNNING → COMPLETED
           // while the history stays a handful of events however long the training runs.
           let state: ExperimentState = 'UNSPECIFIED';
+          const waitStarted = Date.now();
           for (;;) {
-            experiment = await waitForExperiment({
-              experimentId: submitted.experimentId,
-              pollInterval: pipeline.training.pollInterval,
-              returnWhenStateChangesFrom: state,
-            });
+            experiment = await waitForExperiment.executeWithOptions(
+              { summary: `wait for experiment ${submitted.experimentId} to leave ${state}` },
+              [{ experimentId: submitted.experimentId, pollInterval: pipeline.training.pollInterval, returnWhenStateChangesFrom: state }],
+            );
             state = experiment.state;
-            if (TERMINAL.includes(state)) return experiment;
+            if (TERMINAL.includes(state)) {
+              recordExperimentWait(pipeline.name, state, (Date.now() - waitStarted) / 1000);
+              return experiment;
+            }
           }
         },
         (e) => `experiment ${e.experimentId} ${e.state}`,
@@ -165,7 +180,7 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
     });
   } catch (err) {
     await CancellationScope.nonCancellable(() =>
-      steps.run('stop-experiment', () => cleanup.stopRunExperiments(run), (r) => (r.killed.length ? `killed experiment ${r.killed.join(', ')}` : 'none running')),
+      steps.run('stop-experiment', () => cleanup.stopRunExperiments.executeWithOptions({ summary: `kill the experiments of ${run.workflowId}` }, [run]), (r) => (r.killed.length ? `killed experiment ${r.killed.join(', ')}` : 'none running')),
     );
     steps.finish(err instanceof DeadlineExpired ? 'timed out' : isCancellation(err) ? 'cancelled' : 'failed');
     if (err instanceof DeadlineExpired) {
@@ -192,15 +207,17 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
   const version = await steps.run(
     'register-version',
     () =>
-      quick.registerModelVersion({
-        modelName: pipeline.modelName,
-        pipelineName: pipeline.name,
-        inputRepo: pipeline.input,
-        experimentId: final.experimentId,
-        commit,
-        baseCommit: diff.baseCommit,
-        workflowId: workflowInfo().workflowId,
-      }),
+      quick.registerModelVersion.executeWithOptions({ summary: `register experiment ${final.experimentId}'s best checkpoint as ${pipeline.modelName}` }, [
+        {
+          modelName: pipeline.modelName,
+          pipelineName: pipeline.name,
+          inputRepo: pipeline.input,
+          experimentId: final.experimentId,
+          commit,
+          baseCommit: diff.baseCommit,
+          workflowId: workflowInfo().workflowId,
+        },
+      ]),
     (v) => `${v.modelName} version ${v.version} (checkpoint ${v.checkpointUuid})`,
   );
   upsertSearchAttributes([{ key: CtModelVersion, value: version.version }]);
@@ -208,14 +225,9 @@ async function train(input: TrainingInput): Promise<TrainingResult> {
   const published = await steps.run(
     'publish-model',
     () =>
-      streaming.publishModel({
-        output: pipeline.output,
-        pipelineName: pipeline.name,
-        inputRepo: pipeline.input,
-        version,
-        commit,
-        baseCommit: diff.baseCommit,
-      }),
+      streaming.publishModel.executeWithOptions({ summary: `publish ${version.modelName} version ${version.version} to ${pipeline.output.repo}@${pipeline.output.branch}` }, [
+        { output: pipeline.output, pipelineName: pipeline.name, inputRepo: pipeline.input, version, commit, baseCommit: diff.baseCommit },
+      ]),
     (p) => `${pipeline.output.repo}@${p.outputCommit} (${p.files} files, ${p.bytes} bytes)`,
   );
 

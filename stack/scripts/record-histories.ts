@@ -270,7 +270,7 @@ async function recordWithRealActivities(client: Client, connection: import('@tem
       const deployer = await client.workflow.signalWithStart(deployerWorkflow, {
         taskQueue,
         workflowId: 'real-deployer',
-        args: [{ deployment: pipeline.deployment, output: pipeline.output }],
+        args: [{ deployment: pipeline.deployment, output: pipeline.output, pipelineName: pipeline.name }],
         signal: deployRequestSignal,
         signalArgs: [{ outputCommit: first.outputCommit, reason: 'cascade' }],
       });

@@ -257,7 +257,7 @@ describe('replaceDetector', () => {
   test('creates, keeps an identical one, replaces a different one: always exactly one', async () => {
     await run(h.activities, 'deployModel', { deployment: settings('monitored'), modelInfo: info(1, 'a'.repeat(32)), outputCommit: 'o' });
     const input = { kind: 'drift' as const, deploymentName: 'monitored', namespace: 'seldon', settings: detector, modelInfo: info(1, 'a'.repeat(32)) };
-    expect(await run(h.activities, 'replaceDetector', input)).toEqual({ name: 'monitored', replaced: false });
+    expect(await run(h.activities, 'replaceDetector', input)).toEqual({ name: 'monitored', replaced: false, action: 'created' });
     const created = await detectors('drift', 'monitored');
     expect(created).toHaveLength(1);
     expect(created[0].config.deployment).toMatchObject({
@@ -268,9 +268,9 @@ describe('replaceDetector', () => {
     });
     expect(created[0].config.basic).toMatchObject({ storage_uri: detector.storageUri, drift_batch_size: '4' });
 
-    expect(await run(h.activities, 'replaceDetector', input)).toEqual({ name: 'monitored', replaced: false });
+    expect(await run(h.activities, 'replaceDetector', input)).toEqual({ name: 'monitored', replaced: false, action: 'kept' });
     const changed = { ...input, settings: { ...detector, batchSize: 8 } };
-    expect(await run(h.activities, 'replaceDetector', changed)).toEqual({ name: 'monitored', replaced: true });
+    expect(await run(h.activities, 'replaceDetector', changed)).toEqual({ name: 'monitored', replaced: true, action: 'replaced' });
     const after = await detectors('drift', 'monitored');
     expect(after).toHaveLength(1);
     expect(after[0].config.basic.drift_batch_size).toBe('8');

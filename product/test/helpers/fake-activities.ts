@@ -215,9 +215,10 @@ export function createFakeActivities(world: FakeWorld): Activities {
       world.calls.push(`replaceDetector:${kind}`);
       await holdWhile(() => world.holdDetectors, {});
       const name = `${kind}:${deploymentName}`;
-      const replaced = world.detectors.includes(name);
-      if (!replaced) world.detectors.push(name);
-      return { name: deploymentName, replaced };
+      // Like Seldon: the same detector is kept when it exists already.
+      const kept = world.detectors.includes(name);
+      if (!kept) world.detectors.push(name);
+      return { name: deploymentName, replaced: false, action: kept ? 'kept' : 'created' };
     },
   };
 }

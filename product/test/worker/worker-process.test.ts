@@ -49,7 +49,7 @@ afterAll(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
 test('bad configuration: exit 1 with one error listing every problem', async () => {
   const w = startWorker({ PACHD_URL: 'ftp://x', DET_MASTER: '', DET_USER: '', DET_PASSWORD: '', SELDON_URL: '', CT_CACHE_DIR: cacheDir });
   expect(await w.exited).toBe(1);
-  const message = w.stderr().trim();
+  const message = fatalError(w.stderr());
   expect(message).toMatch(/^invalid worker configuration:/);
   for (const name of ['PACHD_URL must be an http(s) URL', 'DET_MASTER is required', 'DET_USER is required', 'SELDON_URL is required']) {
     expect(message).toContain(name);
@@ -59,7 +59,7 @@ test('bad configuration: exit 1 with one error listing every problem', async () 
 test('a CT_WORKFLOW_BUNDLE that does not exist: exit 1 naming it', async () => {
   const w = startWorker({ ...connections, CT_WORKFLOW_BUNDLE: path.join(cacheDir, 'missing-bundle.js') });
   expect(await w.exited).toBe(1);
-  expect(w.stderr()).toMatch(/invalid worker configuration: CT_WORKFLOW_BUNDLE: no such file .*missing-bundle\.js/);
+  expect(fatalError(w.stderr())).toMatch(/invalid worker configuration: CT_WORKFLOW_BUNDLE: no such file .*missing-bundle\.js/);
 }, 60_000);
 
 test.each([
@@ -68,8 +68,17 @@ test.each([
 ])('a bad %s: exit 1 naming it', async (name, value, message) => {
   const w = startWorker({ ...connections, [name]: value });
   expect(await w.exited).toBe(1);
-  expect(w.stderr()).toContain(message);
+  expect(fatalError(w.stderr())).toContain(message);
 }, 60_000);
+
+/** The one line a worker that cannot start writes: a JSON log record (worker/json-log.ts) at level error. */
+function fatalError(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  const record = JSON.parse(lines[0]) as { time: string; level: string; message: string };
+  expect(record).toEqual({ time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), level: 'error', message: expect.any(String) });
+  return record.message;
+}
 
 describe('with a dev server', () => {
   let env: TestWorkflowEnvironment;
@@ -130,7 +139,7 @@ describe('with a dev server', () => {
         path.join(out, 'worker', 'main.js'),
       ]);
       try {
-        expect(await waitStarted(w)).toMatchObject({ msg: 'worker started', workflowBundle: bundle });
+        expect(await waitStarted(w)).toMatchObject({ level: 'info', message: 'worker started', workflowBundle: bundle });
         await expectWorkflowRuns('worker-bundle');
         expect(w.stderr()).not.toContain('Workflow bundle created');
       } finally {
@@ -152,7 +161,7 @@ describe('with a dev server', () => {
       CT_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
     });
     try {
-      expect(await waitStarted(w)).toMatchObject({ msg: 'worker started', taskQueue: 'worker-process', workflowBundle: null });
+      expect(await waitStarted(w)).toMatchObject({ level: 'info', message: 'worker started', taskQueue: 'worker-process', workflowBundle: null });
       await expectWorkflowRuns('worker-process');
       expect(w.stderr()).toContain('Workflow bundle created'); // bundled at start (the check above can fail)
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

@@ -233,3 +233,56 @@ async function historySummary(history: Promise<temporal.api.history.v1.IHistory>
   }
   return { localActivities, activityBatches };
 }
+
+test('a second deployment keeps the identical detectors and says so; every activity carries a summary for the UI', async () => {
+  const world = createFakeWorld();
+  const pipeline = testPipeline();
+  await withWorker(world, async (taskQueue) => {
+    const deploy = async (id: string, outputCommit: string) => {
+      const handle = await t.env.client.workflow.start(deploymentWorkflow, {
+        taskQueue,
+        workflowId: `${id}-${t.n}`,
+        args: [{ deployment: pipeline.deployment, output: pipeline.output, outputCommit, reason: 'cascade' }],
+      });
+      expect(await handle.result()).toMatchObject({ status: 'deployed' });
+      return handle;
+    };
+    const training = await t.env.client.workflow.start(trainingWorkflow, { taskQueue, workflowId: `sum-train-${t.n}`, args: [{ pipeline, commit: 'c1' }] });
+    await training.result();
+    await t.env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `sum-train2-${t.n}`, args: [{ pipeline, commit: 'c2' }] });
+    const first = await deploy('kept-first', 'out1');
+    const second = await deploy('kept-second', 'out2');
+    const detectorSteps = async (h: typeof first) =>
+      (await h.query(deploymentStatusQuery)).steps.filter((s) => s.name.endsWith('-detector')).map((s) => `${s.name}: ${s.detail}`);
+    expect(await detectorSteps(first)).toEqual(['drift-detector: dogcat-deploy created', 'outlier-detector: dogcat-deploy created']);
+    expect(await detectorSteps(second)).toEqual(['drift-detector: dogcat-deploy kept', 'outlier-detector: dogcat-deploy kept']);
+
+    // The summaries the UI shows on the timeline's bars, one per scheduled activity and local activity.
+    const summaries = async (h: { fetchHistory(): Promise<temporal.api.history.v1.IHistory> }) => {
+      const events = (await h.fetchHistory()).events ?? [];
+      const decode = (p?: temporal.api.common.v1.IPayload | null) => (p?.data ? (JSON.parse(Buffer.from(p.data).toString('utf8')) as string) : null);
+      const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
+      const local = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+      return { scheduled: scheduled.map((e) => decode(e.userMetadata?.summary)), local: local.map((e) => decode(e.userMetadata?.summary)) };
+    };
+    const trainingSummaries = await summaries(training);
+    expect(trainingSummaries.scheduled).toEqual([
+      'diff dogs-and-cats@c1 against nothing (first training)',
+      'fetch file:///tmp/experiment@main',
+      'submit fake on dogs-and-cats@c1',
+      'wait for experiment 1 to leave UNSPECIFIED',
+      expect.stringMatching(/^wait for experiment 1 to leave [A-Z]+$/),
+      ...Array(trainingSummaries.scheduled.length - 7).fill(expect.stringMatching(/^wait for experiment 1 to leave [A-Z]+$/)),
+      "register experiment 1's best checkpoint as dogs-and-cats",
+      'publish dogs-and-cats version 1 to dogs-and-cats-model@master',
+    ]);
+    const deploymentSummaries = await summaries(second);
+    expect(deploymentSummaries.scheduled).toEqual([
+      'roll out dogs-and-cats version 2 to seldon/dogcat-deploy',
+      'wait until seldon/dogcat-deploy is Available',
+      'drift detector of seldon/dogcat-deploy',
+      'outlier detector of seldon/dogcat-deploy',
+    ]);
+    expect(deploymentSummaries.local.every((s) => s !== null)).toBe(true);
+  });
+});

@@ -92,7 +92,7 @@ export async function spawnWorker(opts: WorkerProcessOptions): Promise<WorkerPro
       rest = lines.pop() ?? '';
       for (const line of lines) {
         if (output.length < 5000) output.push(line);
-        if (!started && line.includes('"msg":"worker started"')) {
+        if (!started && line.includes('"message":"worker started"')) {
           started = true;
           onStarted();
         }

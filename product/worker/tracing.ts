@@ -1,0 +1,67 @@
+// Traces of the runs with OpenTelemetry (@temporalio/interceptors-opentelemetry): a span for each
+// workflow run, each activity scheduled and each activity execution, linked through the Temporal
+// headers, so a training and its activities (and the trainings a repository workflow starts) form one
+// trace. Exported by OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set; off
+// otherwise, and then nothing is installed.
+//
+// Caution: the workflow interceptors change how Update handlers run (a span around each), so a
+// repository workflow started without them does not replay with them, and the reverse
+// (test/replay/replay.test.ts shows it). Turn tracing on or off only with no repository workflow
+// running (or after they continued as new on a worker with the same setting). A prebuilt bundle
+// (CT_WORKFLOW_BUNDLE) has no workflow interceptors: only activity spans then.
+import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Resource } from '@opentelemetry/resources';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  makeWorkflowExporter,
+} from '@temporalio/interceptors-opentelemetry';
+import type { WorkerOptions } from '@temporalio/worker';
+
+/** The workflow side of the interceptors: bundled with the workflows. */
+export const WORKFLOW_TRACING_MODULE = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+
+export interface Tracing {
+  /** Whether spans leave the process (an OTLP endpoint is configured). */
+  exporting: boolean;
+  tracer: Tracer;
+  /** What the worker needs: the activity interceptors and the sink the workflow interceptors export through. */
+  workerOptions(prebuiltBundle: boolean): Pick<WorkerOptions, 'interceptors' | 'sinks'>;
+  /** Flushes the spans still buffered. */
+  shutdown(): Promise<void>;
+}
+
+export function createTracing(spanProcessor: SpanProcessor, exporting: boolean, serviceName = 'continuous-training-worker'): Tracing {
+  const resource = new Resource({ 'service.name': process.env.OTEL_SERVICE_NAME || serviceName });
+  const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  const tracer = provider.getTracer('continuous-training');
+  // Activities read the trace context from the Temporal headers with the global propagator, and run
+  // in it through the global context manager.
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  return {
+    exporting,
+    tracer,
+    workerOptions: (prebuiltBundle) => ({
+      interceptors: {
+        activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+        // A prebuilt bundle cannot take them (the SDK would warn that it ignores them).
+        ...(prebuiltBundle ? {} : { workflowModules: [WORKFLOW_TRACING_MODULE] }),
+      },
+      sinks: { exporter: makeWorkflowExporter(spanProcessor, resource) },
+    }),
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+/** From the standard OpenTelemetry variables: OTLP/HTTP export when an endpoint is set, else off. */
+export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env): Tracing {
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  // The exporter reads the endpoint, headers and timeout from the same variables.
+  if (endpoint) return createTracing(new BatchSpanProcessor(new OTLPTraceExporter()), true);
+  return { exporting: false, tracer: trace.getTracer('continuous-training'), workerOptions: () => ({}), shutdown: async () => undefined };
+}
