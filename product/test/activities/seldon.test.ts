@@ -148,12 +148,14 @@ describe('deployModel', () => {
     const input = { deployment: settings('raced'), modelInfo: info(2, 'b'.repeat(32)), outputCommit: 'o2' };
 
     const once = jest.fn().mockRejectedValueOnce(conflict).mockResolvedValue({ metadata: { resourceVersion: '9' } });
-    expect(await deployModel(stub(once), input)).toMatchObject({ changed: true, resourceVersion: '9', previous: { registryVersion: 1 } });
+    // Inside an activity's context, as the worker calls it (it logs its decision).
+    const inActivity = (clients: Clients) => mockEnv().env.run(deployModel, clients, input);
+    expect(await inActivity(stub(once))).toMatchObject({ changed: true, resourceVersion: '9', previous: { registryVersion: 1 } });
     expect(once.mock.calls.map((c) => (c[2] as { metadata: { resourceVersion: string } }).metadata.resourceVersion)).toEqual(['5', '6']);
 
     // A resource that keeps changing: retryable, for the activity's next attempt.
     const always = jest.fn().mockRejectedValue(conflict);
-    await expectFailure(deployModel(stub(always), input), 'Unavailable', { nonRetryable: false, message: /kept changing while it was being updated \(3 conflicts\)/ });
+    await expectFailure(inActivity(stub(always)), 'Unavailable', { nonRetryable: false, message: /kept changing while it was being updated \(3 conflicts\)/ });
   });
 
   test('a retry after an injected 503 applies the deployment once', async () => {
