@@ -28,7 +28,7 @@ TIMEOUT = (10, 300)  # connect, read (seconds)
 
 def excluder(patterns: List[str]):
     """A predicate telling whether a path is excluded: `*` and `?` match within one path segment, `**`
-    across segments, a leading `/` is implied, and a directory's pattern excludes what is under it.
+    across segments (`**/` also none), a leading `/` is implied, and a directory's pattern excludes what is under it.
     The same rules as the workflow's diff (product/common/path-filter.ts), so both count the same files."""
     regexes = []
     for pattern in patterns or []:
@@ -38,6 +38,9 @@ def excluder(patterns: List[str]):
         out, i = "", 0
         while i < len(glob):
             c = glob[i]
+            if glob.startswith("**/", i):  # `**/` also matches no directory at all
+                out, i = out + "(?:.*/)?", i + 3
+                continue
             if glob.startswith("**", i):
                 out, i = out + ".*", i + 2
                 continue

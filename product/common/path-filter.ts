@@ -1,7 +1,7 @@
 // Paths an operator leaves out of a training (`ct retry --exclude`), as globs over Pachyderm paths.
 // The same rules are implemented by the example experiment's data loader (experiments/shapes/
 // pachyderm_data.py, `excluded`), so the workflow's diff and the files the experiment reads agree:
-//   `*` and `?` match within one path segment, `**` across segments; a leading `/` is implied;
+//   `*` and `?` match within one path segment, `**` across segments (`**/` also none); a leading `/` is implied;
 //   a pattern that names a directory also excludes everything under it.
 
 /** At most this many patterns: they travel in workflow inputs and the experiment's config. */
@@ -40,20 +40,26 @@ export function pathExcluder(patterns: readonly string[]): (path: string) => boo
 function globToRegExp(pattern: string): RegExp {
   let glob = pattern.startsWith('/') ? pattern : `/${pattern}`;
   if (glob.length > 1 && glob.endsWith('/')) glob = glob.slice(0, -1);
+  // A directory's pattern excludes what is under it.
+  return new RegExp(`^${globSource(glob)}(?:/.*)?$`, 's');
+}
+
+// The regular expression (source) of a glob over `/`-separated paths: `*` and `?` within one segment,
+// `**` across segments (`**/` also matches no directory at all). Shared with the .detignore rules.
+export function globSource(glob: string): string {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
     if (c === '*' && glob[i + 1] === '*') {
       re += '.*';
       i++;
-    } else if (c === '*') {
-      re += '[^/]*';
-    } else if (c === '?') {
-      re += '[^/]';
-    } else {
-      re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
+      if (glob[i + 1] === '/') {
+        re = re.slice(0, -2) + '(?:.*/)?';
+        i++;
+      }
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
-  // A directory's pattern excludes what is under it.
-  return new RegExp(`^${re}(?:/.*)?$`, 's');
+  return re;
 }

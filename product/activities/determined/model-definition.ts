@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../../common/errors';
+import { globSource } from '../../common/path-filter';
 import { failure } from '../http/errors';
 import type { ModelDefinitionFile } from './types';
 
@@ -100,16 +101,5 @@ async function loadDetignore(dir: string): Promise<(relPath: string, isDir: bool
 }
 
 function globToRegex(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-      if (glob[i + 1] === '/') i++; // `**/` also matches no directory at all
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
+  return new RegExp(`^${globSource(glob)}$`);
 }
