@@ -7,7 +7,7 @@
 
 # The workspace manifests: npm ci checks the lock file against all of them, and installs only what the
 # workspace named with -w needs.
-FROM node:20-bookworm-slim AS manifests
+FROM node:24-bookworm-slim AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY api-types/package.json api-types/

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 
 log() { echo "[setup] $*" >&2; }
 
+# A supported Node.js first on PATH (installed into .cache/node when the one on PATH is older).
+source scripts/node-env.sh
+
 hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
 # --- npm -------------------------------------------------------------------

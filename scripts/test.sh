@@ -6,6 +6,7 @@
 #             workflow (time-skipping server), replay and activity tests; no lint, no system suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 
 quick=false
 if [[ "${1:-}" == "--quick" ]]; then

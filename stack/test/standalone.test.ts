@@ -73,3 +73,24 @@ describe('the workspace boundaries are enforced by the lint (eslint.config.mjs)'
     expect(found).toEqual(Object.fromEntries(probes.map(([dir, code, refused]) => [dir + ': ' + code.split('\n')[0], refused ? 1 : 0])));
   });
 });
+
+describe('Node.js: a maintained LTS line, and CI tests the oldest one supported', () => {
+  const enginesMin = (file: string) => Number(/^>=(\d+)$/.exec((JSON.parse(fs.readFileSync(path.join(root, file), 'utf8')) as { engines: { node: string } }).engines.node)?.[1]);
+
+  test('every package supports the same lines, and the images use a supported LTS line (even major)', () => {
+    const mins = ['package.json', 'product/package.json', 'emulators/package.json', 'stack/package.json', 'bench/package.json'].map(enginesMin);
+    expect(new Set(mins)).toEqual(new Set([22]));
+    for (const dockerfile of ['Dockerfile', 'emulators/Dockerfile']) {
+      const major = Number(/FROM node:(\d+)-/.exec(fs.readFileSync(path.join(root, dockerfile), 'utf8'))?.[1]);
+      expect({ dockerfile, lts: major % 2 === 0 && major >= mins[0] }).toEqual({ dockerfile, lts: true });
+    }
+  });
+
+  test('the tests run on a supported Node.js (scripts/node-env.sh provides one when the machine has an older one)', () => {
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(enginesMin('package.json'));
+  });
+
+  (process.env.CT_NODE_OLDEST === '1' ? test : test.skip)('under CI (CT_NODE_OLDEST=1) the tests run on the oldest supported line', () => {
+    expect(Number(process.versions.node.split('.')[0])).toBe(enginesMin('package.json'));
+  });
+});
