@@ -29,6 +29,8 @@ export interface WorkerProcess {
   readonly exited: Promise<number | string>;
   /** SIGKILL (a crash: no graceful shutdown, in-flight activities are abandoned); resolves once it exited. */
   kill(): Promise<void>;
+  /** SIGTERM (a pod stopped): the graceful shutdown; resolves with the exit code. */
+  terminate(): Promise<number | string>;
   isAlive(): boolean;
 }
 
@@ -138,6 +140,10 @@ export async function spawnWorker(opts: WorkerProcessOptions): Promise<WorkerPro
     output,
     exited,
     kill,
+    terminate: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
     isAlive: () => child.exitCode === null && child.signalCode === null,
   };
 }
