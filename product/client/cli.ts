@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import module from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadPipelinesConfig, findPipeline, PipelinesConfigError, UnknownPipelineError } from './pipelines-config';
-import { NotFoundError, UsageError, need, out } from './cli-support';
+import { NotFoundError, UsageError, need, out, type Options } from './cli-support';
+import type { PipelineSpec } from '../common/pipeline';
 import { checkExcludePatterns } from '../common/path-filter';
 import { OPTIONS, commandHelp, isCommand, globalHelp, nearestOption, optionsOf, type OptionName } from './cli-usage';
 import type { FileSource } from './put-files';
@@ -51,17 +51,9 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Bad usage and bad configuration are reported before anything is contacted.
-  const needsConfig = ['trigger', 'retry', 'rebase', 'deploy', 'pause', 'resume', 'watch', 'apply'].includes(command);
-  const configured = needsConfig ? loadPipelinesConfig(need(values, 'config')) : [];
-  if (['trigger', 'retry', 'rebase', 'deploy', 'pause', 'resume'].includes(command)) {
-    findPipeline(configured, need(values, 'pipeline'));
-    if (command === 'trigger' || command === 'retry') need(values, 'commit');
-    if (command === 'rebase' && !values.clear) need(values, 'commit');
-    if (command === 'rebase' && values.clear && (values.commit || values.exclude)) throw new UsageError('rebase --clear takes no --commit or --exclude');
-    const problem = values.exclude ? checkExcludePatterns(values.exclude) : null;
-    if (problem) throw new UsageError(problem);
-    if (command === 'deploy') need(values, 'output-commit');
-  }
+  const configured = ['trigger', 'retry', 'rebase', 'deploy', 'pause', 'resume', 'watch', 'apply'].includes(command)
+    ? await checkedConfig(command, values)
+    : [];
   if (['status', 'cancel'].includes(command) && !rest[0]) throw new UsageError(`${command} needs a WORKFLOW_ID`);
   // Node 22.1+ keeps V8's compiled code of the modules loaded from here on (the Temporal client is most
   // of `ct status`'s start-up) in a cache on disk; older Node has no such switch.
@@ -83,6 +75,22 @@ function parseOptions(argv: string[]) {
     throw new UsageError(`unknown option ${token.rawName}${near ? ` (did you mean --${near}?)` : ''}${command ? ` (see ct ${command} --help)` : ''}`);
   }
   return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+}
+
+/** The pipelines file of a command that needs one, and the options that name a pipeline, checked. */
+async function checkedConfig(command: string, values: Options): Promise<PipelineSpec[]> {
+  // Loaded only here: `ct --help` and the commands without a pipelines file do not parse YAML.
+  const { loadPipelinesConfig, findPipeline } = await import('./pipelines-config');
+  const configured = loadPipelinesConfig(need(values, 'config'));
+  if (command === 'watch' || command === 'apply') return configured;
+  findPipeline(configured, need(values, 'pipeline'));
+  if (command === 'trigger' || command === 'retry') need(values, 'commit');
+  if (command === 'deploy') need(values, 'output-commit');
+  if (command === 'rebase' && !values.clear) need(values, 'commit');
+  if (command === 'rebase' && values.clear && (values.commit || values.exclude)) throw new UsageError('rebase --clear takes no --commit or --exclude');
+  const problem = values.exclude ? checkExcludePatterns(values.exclude) : null;
+  if (problem) throw new UsageError(problem);
+  return configured;
 }
 
 /** The product's version, from its package.json (beside the sources, or above build/ when compiled). */
@@ -115,7 +123,7 @@ main(process.argv.slice(2)).then(
     // Node's argument errors carry a string code; failures of the systems may carry numbers (gRPC codes).
     const code = (err as { code?: unknown }).code;
     const badArgs = typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
-    if (err instanceof UsageError || err instanceof PipelinesConfigError || err instanceof UnknownPipelineError || badArgs) process.exit(2);
+    if (err instanceof UsageError || badArgs) process.exit(2); // configuration errors are UsageErrors too
     if (err instanceof NotFoundError) process.exit(3);
     process.exit(1);
   },

@@ -3,11 +3,12 @@
 // from the environment (see activities/config.ts and worker/temporal-config.ts).
 import fs from 'node:fs';
 import yaml from 'js-yaml';
+import { UsageError } from './cli-support';
 import type { DetectorSettings, PipelineSpec, RepoRef } from '../common/pipeline';
 import { parseDuration } from '../common/duration';
 import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../common/ids';
 
-export class PipelinesConfigError extends Error {
+export class PipelinesConfigError extends UsageError {
   constructor(
     readonly file: string,
     readonly problems: string[],
@@ -210,7 +211,7 @@ export function loadPipelinesConfig(file: string): PipelineSpec[] {
   return parsePipelinesConfig(text, file);
 }
 
-export class UnknownPipelineError extends Error {}
+export class UnknownPipelineError extends UsageError {}
 
 export function findPipeline(pipelines: PipelineSpec[], name: string): PipelineSpec {
   const found = pipelines.find((p) => p.name === name);
