@@ -4,11 +4,11 @@
 // trace. Exported by OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set; off
 // otherwise, and then nothing is installed.
 //
-// Caution: the workflow interceptors change how Update handlers run (a span around each), so a
-// repository workflow started without them does not replay with them, and the reverse
-// (test/replay/replay.test.ts shows it). Turn tracing on or off only with no repository workflow
-// running (or after they continued as new on a worker with the same setting). A prebuilt bundle
-// (CT_WORKFLOW_BUNDLE) has no workflow interceptors: only activity spans then.
+// The workflow interceptors run Update handlers a few microtasks later (a span around each); the
+// repository workflow waits for its handlers before it starts a training, so its commands are the same
+// with and without them, and tracing can be switched while workflows run (test/replay/replay.test.ts
+// replays every history with them). A prebuilt bundle (CT_WORKFLOW_BUNDLE) has no workflow interceptors:
+// only activity spans then.
 import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Resource } from '@opentelemetry/resources';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';

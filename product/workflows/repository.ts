@@ -227,9 +227,12 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
 
   for (;;) {
     await condition(() => (!state.paused && state.pending.length > 0) || historyIsLarge());
+    // The Update that queued the commit answers before the training starts, whatever wraps its handler
+    // (the tracing interceptors run it a few microtasks later): the same commands in the same order with
+    // and without them, so tracing can be switched while repository workflows run.
+    await condition(allHandlersFinished);
     if (historyIsLarge()) {
-      // Let handlers finish so no commit is lost in the hand-over, then start afresh.
-      await condition(allHandlersFinished);
+      // Handlers have finished, so no commit is lost in the hand-over: start afresh.
       return continueAsNew<typeof repositoryWorkflow>({
         pipeline,
         specRevision: specRevision ?? undefined,
