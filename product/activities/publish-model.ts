@@ -53,21 +53,24 @@ export async function publishModel(clients: Clients, input: PublishModelInput): 
   const commitRef: Commit = { repo, id: commit.id };
   ctx.heartbeat({ phase: 'uploading', commit: commit.id });
 
-  const info = await modelInfoOf(clients, input);
   const counts = { files: 0, bytes: 0 };
-  // Opened here, inside the activity's context, so that cancelling the activity aborts the download too.
-  const archive = await clients.determined.downloadCheckpoint(input.version.checkpointUuid);
+  let archive: Readable | undefined;
+  // From here on the commit is open: whatever ends the attempt is handled below.
   try {
+    const info = await modelInfoOf(clients, input);
+    // Opened here, inside the activity's context, so that cancelling the activity aborts the download too.
+    archive = await clients.determined.downloadCheckpoint(input.version.checkpointUuid);
     await pachyderm.modifyFile(uploadMessages(archive, ctx, input, commitRef, info, counts));
   } catch (err) {
     // An open commit would block the branch: close it as failed when no retry will (a bad checkpoint,
-    // or the workflow cancelling). Other errors leave it open for the next attempt to rewrite.
+    // or the workflow cancelling, also before the upload began). Other errors leave it open for the
+    // next attempt to rewrite.
     if (isFinal(err, ctx)) {
       await pachyderm.finishCommit(commitRef, `${key} failed`, String((err as Error).message ?? err), true).catch(() => undefined);
     }
     throw err;
   } finally {
-    archive.destroy();
+    archive?.destroy();
   }
   await pachyderm.finishCommit(commitRef, `${key} files=${counts.files} bytes=${counts.bytes}`);
   return { outputCommit: commit.id!, ...counts, created: true };

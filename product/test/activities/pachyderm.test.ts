@@ -269,6 +269,25 @@ describe('publishModel and readModelInfo', () => {
     expect(next).toMatchObject({ created: true, files: 2 });
   });
 
+  test('cancellation before the upload began (the checkpoint download hangs) also closes the started commit as failed', async () => {
+    const version = await registeredVersion({ 'weights.bin': 1000 }, 6);
+    h.determined!.faults.set({ rules: [{ route: '^GET /checkpoints/', hang: true, times: 1 }] });
+    const { env, heartbeats } = mockEnv();
+    const publishing = run(h.activities, 'publishModel', publishInput(version), env);
+    // The commit is started (its heartbeat), and the download of the checkpoint hangs.
+    await waitFor(async () => heartbeats.length > 0, 'the commit to be started');
+    await new Promise((r) => setTimeout(r, 300));
+    env.cancel();
+    await expect(publishing).rejects.toThrow(/CANCELLED/);
+    h.determined!.faults.clear();
+    const mine = await waitFor(async () => {
+      const commits = (await outputCommits()).filter((c) => c.description?.startsWith('ct-publish model=images version=6'));
+      return commits.length === 1 && commits[0].finishing ? commits : null;
+    }, 'the cancelled commit to be closed');
+    expect(mine[0].error).toMatch(/CANCELLED/);
+    expect(await run(h.activities, 'publishModel', publishInput(version))).toMatchObject({ created: true, files: 2 });
+  });
+
   test('a missing, malformed or incomplete model-info.yaml is a non-retryable InvalidModelInfo', async () => {
     const empty = await put({ '/other.txt': 'x' }, [], 'not-a-model');
     await expectFailure(run(h.activities, 'readModelInfo', { repo: { ...output, repo: 'not-a-model' }, commit: empty }), 'InvalidModelInfo', {
