@@ -9,6 +9,7 @@ import { loadConnectionsConfig } from '../activities';
 import { parseDuration } from '../common/duration';
 import { loadTemporalConfig, connectionOptions } from './temporal-config';
 import { createWorker } from './create-worker';
+import { checkTemporalNamespace, connectionError } from './check-temporal';
 import { startHealthServer, temporalUnreachable } from './health-server';
 
 const LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -54,9 +55,12 @@ async function run(): Promise<void> {
     telemetryOptions: metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : undefined,
   });
 
-  const connection = await NativeConnection.connect(connectionOptions(temporal));
+  const connection = await NativeConnection.connect(connectionOptions(temporal)).catch((err: unknown) => {
+    throw connectionError(temporal.address, temporal.namespace, err);
+  });
   running.connection = connection;
   try {
+    await checkTemporalNamespace(connection, temporal.namespace);
     const worker = await createWorker({
       connection,
       namespace: temporal.namespace,
