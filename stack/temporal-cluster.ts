@@ -8,6 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
@@ -125,8 +126,29 @@ interface PortPlan {
   membership: Record<ServiceName, number>;
 }
 
+/**
+ * A free port below 32768: the cluster_membership table keeps the services' ports as SMALLINT, so ports from
+ * the kernel's ephemeral range (32768 and up, what freePort gets) stop a service at start.
+ */
+async function freeLowPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = 20_000 + crypto.randomInt(12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+}
+
 async function planPorts(frontend?: number): Promise<PortPlan> {
-  const free = async () => freePort();
+  const taken = new Set<number>();
+  const free = async () => freeLowPort(taken);
   return {
     frontend: frontend || (await free()),
     frontendHttp: await free(),
@@ -183,8 +205,11 @@ function managedProcess(name: TemporalService['name'], command: string, args: st
   };
 }
 
-/** Waits until the frontend answers and every service is in the membership ring (a workflow list succeeds). */
-async function waitForFrontend(address: string, services: TemporalService[], logDir: string, timeoutMs: number): Promise<void> {
+/**
+ * Waits until the frontend answers (`started`), or until the history and matching services answer through it
+ * too (`serving`: a namespace list succeeds), failing early with the server's error if a process exits.
+ */
+async function waitForFrontend(address: string, services: TemporalService[], logDir: string, timeoutMs: number, until: 'started' | 'serving'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
@@ -194,8 +219,7 @@ async function waitForFrontend(address: string, services: TemporalService[], log
       const connection = await Connection.connect({ address, connectTimeout: '1s' });
       try {
         await connection.workflowService.getSystemInfo({});
-        // The history and matching services answer only once they own their shards and partitions.
-        await connection.workflowService.listNamespaces({});
+        if (until === 'serving') await connection.workflowService.listNamespaces({});
         return;
       } finally {
         await connection.close();
@@ -273,12 +297,16 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
       layout === 'single'
         ? [managedProcess('all', temporalBinary('temporal-server'), serverArgs([...SERVICES]), env, path.join(logDir, 'all.log'))]
         : SERVICES.map((name) => managedProcess(name, temporalBinary('temporal-server'), serverArgs([name]), env, path.join(logDir, `${name}.log`)));
-    for (const s of services) await s.start();
     cleanups.push(async () => {
       await Promise.all(services.map((s) => s.kill('SIGTERM')));
     });
     const address = `127.0.0.1:${ports.frontend}`;
-    await waitForFrontend(address, services, logDir, 120_000);
+    // The first process writes the cluster's metadata into a new database; several doing it at once fail.
+    const [first, ...rest] = services;
+    await first!.start();
+    await waitForFrontend(address, [first!], logDir, 120_000, 'started');
+    for (const s of rest) await s.start();
+    await waitForFrontend(address, services, logDir, 120_000, 'serving');
 
     const setupNamespace = async (ns: string, searchAttributes = CT_SEARCH_ATTRIBUTES) => {
       const result = await run('sh', [SETUP_NAMESPACE], {
