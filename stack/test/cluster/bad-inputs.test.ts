@@ -2,6 +2,7 @@
 // deployed), and no run lost: the cluster unreachable at start, a namespace that does not exist, a namespace
 // without our search attributes (the worker names them and how to register them), PostgreSQL down at start. A
 // pipeline started before the bad workers ran completes once a correct worker runs.
+import fs from 'node:fs';
 import { spawnWorker } from '../reliability/helpers/worker-process';
 import { freePort } from '../../processes';
 import { startLocalStack, type LocalStack } from '../../local-stack';
@@ -18,9 +19,11 @@ describeOnCluster('cluster bad inputs: one clear message each, no run lost', () 
   const abort = new AbortController();
   let watcherDone: Promise<void> | undefined;
 
+  const stackDir = clusterStateDir('cluster-bad-stack');
+
   beforeAll(async () => {
     target = await startTemporalTarget('cluster');
-    stack = await startLocalStack({ stateDir: clusterStateDir('cluster-bad-stack'), mode: 'simulated' });
+    stack = await startLocalStack({ stateDir: stackDir, mode: 'simulated' });
   }, 300_000);
 
   afterAll(async () => {
@@ -28,6 +31,7 @@ describeOnCluster('cluster bad inputs: one clear message each, no run lost', () 
     await watcherDone?.catch(() => undefined);
     await stack?.close();
     await target?.close();
+    fs.rmSync(stackDir, { recursive: true, force: true });
   }, 120_000);
 
   /** A worker process that must exit before starting; returns its last line (the message) and all its lines. */

@@ -4,6 +4,7 @@
 // and started again during a training's wait. After each, every run completes and every side effect exists
 // exactly once, read back from the emulators' APIs (one model version, experiment, output commit, deployment,
 // detector of each kind).
+import fs from 'node:fs';
 import type { Worker } from '@temporalio/worker';
 import { createWorker } from 'continuous-training/worker/create-worker';
 import { runWatcher } from 'continuous-training/client/watcher';
@@ -28,10 +29,12 @@ describeOnCluster('cluster faults: every run completes, each side effect once', 
   const taskQueue = 'cluster-faults';
   const pipelines: PipelineSpec[] = [];
 
+  const stackDir = clusterStateDir('cluster-faults-stack');
+
   beforeAll(async () => {
     target = await startTemporalTarget('cluster');
     stack = await startLocalStack({
-      stateDir: clusterStateDir('cluster-faults-stack'),
+      stateDir: stackDir,
       mode: 'simulated',
       // Long enough waits to hit: the experiment runs 8 s, a rollout becomes Available after 8 s.
       determinedDelays: { queuedMs: 100, pullingMs: 100, startingMs: 100, runningMs: 8000 },
@@ -58,6 +61,7 @@ describeOnCluster('cluster faults: every run completes, each side effect once', 
     await workerDone?.catch(() => undefined);
     await stack?.close();
     await target?.close();
+    fs.rmSync(stackDir, { recursive: true, force: true });
   }, 120_000);
 
   /** A run's result, once the watcher (or the training) has started it. */

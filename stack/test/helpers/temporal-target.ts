@@ -52,7 +52,13 @@ export async function startTemporalTarget(kind: TemporalKind, clusterOptions: Pa
   }
   if (clusterUnavailable) throw new Error(clusterUnavailable); // only reached under CI=true
   const stateDir = clusterOptions.stateDir ?? clusterStateDir('cluster-test');
-  const cluster = await startTemporalCluster({ ui: false, ...clusterOptions, stateDir });
+  const removeState = () => {
+    if (!clusterOptions.stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  };
+  const cluster = await startTemporalCluster({ ui: false, ...clusterOptions, stateDir }).catch((err: unknown) => {
+    removeState();
+    throw err;
+  });
   try {
     const connection = await Connection.connect({ address: cluster.address });
     const nativeConnection = await NativeConnection.connect({ address: cluster.address });
@@ -67,11 +73,12 @@ export async function startTemporalTarget(kind: TemporalKind, clusterOptions: Pa
         await nativeConnection.close().catch(() => undefined);
         await connection.close().catch(() => undefined);
         await cluster.close();
-        if (!clusterOptions.stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+        removeState();
       },
     };
   } catch (err) {
     await cluster.close();
+    removeState();
     throw err;
   }
 }
