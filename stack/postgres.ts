@@ -20,6 +20,8 @@ export interface PostgresOptions {
 
 export interface Postgres {
   port: number;
+  /** The postmaster's pid while it runs (its backends are its children). */
+  pid(): number | undefined;
   user: string;
   /** The server settings it runs with (for the benchmarks' write-up). */
   settings: Record<string, string>;
@@ -95,6 +97,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<Postgres> {
   const settings = { ...DEFAULT_SETTINGS, ...opts.settings };
   const logFile = path.join(dataDir, 'postgres.log');
   let stopServer: (() => Promise<void>) | undefined;
+  let pid: number | undefined;
 
   const start = async () => {
     const out = fs.openSync(logFile, 'a');
@@ -104,9 +107,11 @@ export async function startPostgres(opts: PostgresOptions): Promise<Postgres> {
     const child = spawn(path.join(bin, 'postgres'), args, { ...asOwner, stdio: ['ignore', out, out], cwd: '/' });
     fs.closeSync(out);
     const exited = exitOf(child, 'SIGQUIT'); // SIGQUIT: PostgreSQL's immediate shutdown
+    pid = child.pid;
     stopServer = async () => {
       if (child.exitCode === null) child.kill('SIGINT'); // fast shutdown
       await exited;
+      pid = undefined;
     };
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -131,6 +136,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<Postgres> {
   }
   return {
     port,
+    pid: () => pid,
     user,
     settings,
     stop: async () => stopServer?.(),
