@@ -184,7 +184,15 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       let latencies: number[];
       if (t) {
-        const rs = await Promise.all(ps.map((p, i) => runOrchestrated(t.client, t.taskQueue, p, cascadeOf(t, p), commits[i]!, { timeoutMs: 900_000, pollMs: 1000 })));
+        const rs = await Promise.all(
+          ps.map((p, i) =>
+            runOrchestrated(t.client, t.taskQueue, p, cascadeOf(t, p), commits[i]!, { timeoutMs: 900_000, pollMs: 1000 }).catch((err: Error) => {
+              // Said at once: closing the env afterwards makes other pending calls fail with less telling errors.
+              console.error(`${label}: pipeline ${p.name} failed: ${err.stack ?? err.message}`);
+              throw err;
+            }),
+          ),
+        );
         latencies = rs.map((r) => r.doneMs);
         const seconds = (Math.max(...rs.map((r) => r.startedAt + r.doneMs)) - t0) / 1000;
         bursts.push({ label, seconds, latencies, cpu: cpu() });
