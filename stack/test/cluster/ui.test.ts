@@ -13,6 +13,7 @@ import { browserUnavailableReason, launchChromium } from '../helpers/browser';
 import { describeOnCluster, isCI, startTemporalTarget, type TemporalTarget } from '../helpers/temporal-target';
 
 const noBrowser = browserUnavailableReason();
+// Without chromium: skipped locally (setup.sh says how to install it), a failure under CI.
 const maybe = noBrowser && !isCI ? describe.skip : describeOnCluster;
 if (noBrowser && !isCI) console.warn(`cluster UI test skipped: ${noBrowser}`);
 

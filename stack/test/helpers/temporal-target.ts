@@ -29,8 +29,14 @@ export const isCI = process.env.CI === 'true';
  * install), except under CI=true, where a missing prerequisite fails it (a green CI must not hide a missing build).
  */
 export const clusterUnavailable = clusterUnavailableReason();
-export const describeOnCluster: jest.Describe = clusterUnavailable && !isCI ? describe.skip : describe;
-if (clusterUnavailable && !isCI) console.warn(`cluster tier skipped: ${clusterUnavailable}`);
+export function describeOnCluster(name: string, fn: () => void): void {
+  if (clusterUnavailable && !isCI) {
+    console.warn(`${name}: skipped (${clusterUnavailable})`);
+    describe.skip(name, fn);
+  } else {
+    describe(name, fn);
+  }
+}
 
 /** A state folder under .state/ (gitignored), removed by close(). */
 export function clusterStateDir(name: string): string {
