@@ -74,10 +74,12 @@ function childrenCpu(pid: number): number {
   }
 }
 
-type Groups = Record<string, () => number[]>;
+/** Named groups of processes: `tree` counts each process with its descendants (PostgreSQL's backends), else itself only. */
+type Groups = Record<string, { pids: () => number[]; tree?: true }>;
 /** CPU seconds per named group of processes between start and the returned function's call. */
 function groupMeter(groups: Groups): () => Record<string, number> {
-  const read = () => Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, pids().reduce((a, p) => a + treeCpuSeconds(p), 0)]));
+  const read = () =>
+    Object.fromEntries(Object.entries(groups).map(([k, g]) => [k, g.pids().reduce((a, p) => a + (g.tree ? treeCpuSeconds(p) : cpuSeconds(p)), 0)]));
   const start = read();
   return () => {
     const end = read();
@@ -119,13 +121,14 @@ async function main(): Promise<void> {
     env.onClose(() => direct.stop());
 
     const devServerPid = findPid(env.dbFile);
+    // The benchmark process (emulators, cascades, the runs' describe polls) started all the others: itself only.
     const groups: Groups = {
-      'dev server': () => (devServerPid ? [devServerPid] : []),
-      'Temporal services': () => cluster.services.map((s) => s.pid()).filter((p): p is number => !!p),
-      PostgreSQL: () => [cluster.postgres.pid()].filter((p): p is number => !!p),
-      workers: () => [...dev.workers, ...clu.workers].map((w) => w.pid),
-      'emulators (benchmark process)': () => [process.pid],
-      baseline: () => [direct.pid],
+      'dev server': { pids: () => (devServerPid ? [devServerPid] : []) },
+      'Temporal services': { pids: () => cluster.services.map((s) => s.pid()).filter((p): p is number => !!p) },
+      PostgreSQL: { pids: () => [cluster.postgres.pid()].filter((p): p is number => !!p), tree: true },
+      workers: { pids: () => [...dev.workers, ...clu.workers].map((w) => w.pid) },
+      'emulators and benchmark (one process)': { pids: () => [process.pid] },
+      baseline: { pids: () => [direct.pid] },
     };
     const cascades = new Map<string, Cascade>();
     const cascadeOf = (t: Target, p: PipelineSpec) => {
