@@ -91,7 +91,7 @@ fi
 # root with apt-get; otherwise we say what is missing (the tier is skipped without it, and fails under CI=true).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    log "installing Debian's postgresql-15 (for the real-pachd tier)"
+    log "installing Debian's postgresql-15 (for the real-pachd and Temporal cluster tiers)"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
   else
@@ -102,4 +102,19 @@ if command -v go >/dev/null 2>&1; then
   bash scripts/real-pachd.sh build >/dev/null
 else
   log "Go is missing: install Go >= 1.23 to build real pachd (the real-pachd tier is skipped without it)"
+fi
+
+# --- The Temporal cluster tier (stack/test/cluster) ----------------------------------------------------
+# The real Temporal server v1.32.2, temporal-sql-tool and the UI server, built once from the Go module proxy by
+# scripts/temporal-cluster.sh into .cache/bin (the server: about 12 minutes on 2 cores the first time; nothing
+# after), with GOTOOLCHAIN=go1.27.3 (the module needs Go >= 1.26.10; the installed go fetches that toolchain).
+# PostgreSQL comes from the block above. Without them the tier is skipped, except under CI=true, where it fails.
+if command -v go >/dev/null 2>&1; then
+  if ! bash scripts/temporal-cluster.sh build; then
+    [[ "${CI:-}" == "true" ]] && exit 1
+    log "continuing without the Temporal cluster binaries: stack/test/cluster is skipped"
+  fi
+else
+  log "Go is missing: install Go (https://go.dev/dl/) to build the Temporal server for the cluster tier (skipped without it)"
+  [[ "${CI:-}" == "true" ]] && exit 1
 fi

@@ -1,5 +1,5 @@
 // The main command (`npm run demo`): the whole product on a laptop. It starts the Temporal dev server
-// (with its UI), the Pachyderm, Determined and Seldon Deploy emulators, the worker and the commit
+// (with its UI; `--temporal cluster`: the real Temporal server on PostgreSQL, stack/temporal-cluster.ts), the Pachyderm, Determined and Seldon Deploy emulators, the worker and the commit
 // watcher; then commits two batches of data and follows each through training, registration,
 // publishing, deployment and a prediction. State persists in .state/demo; Ctrl-C stops everything.
 import fs from 'node:fs';
@@ -8,7 +8,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer, type DevServer } from './scripts/dev-server';
+import { startDevServer } from './scripts/dev-server';
+import { TEMPORAL_SERVER_VERSION, clusterUnavailableReason, startTemporalCluster } from './temporal-cluster';
 import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
 import { startLocalStack, type LocalStack } from './local-stack';
 import { demoPipeline } from './demo-pipeline';
@@ -27,13 +28,17 @@ const { values: args } = parseArgs({
   options: {
     'state-dir': { type: 'string' },
     pachyderm: { type: 'string', default: 'emulator' },
+    temporal: { type: 'string', default: 'dev' },
     exit: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log(`npm run demo [-- --exit] [-- --state-dir DIR] [-- --pachyderm emulator|real]
+  console.log(`npm run demo [-- --exit] [-- --state-dir DIR] [-- --pachyderm emulator|real] [-- --temporal dev|cluster]
   Runs the whole product locally and keeps it running until Ctrl-C (--exit: stop when done).
+  --temporal cluster: the real Temporal server v1.32.2 on PostgreSQL (4 history shards, one process per
+  service, the web UI server) instead of the dev server; needs the one-time build
+  (bash scripts/temporal-cluster.sh build) and PostgreSQL; state then defaults to .state/demo-cluster.
   --pachyderm real: Pachyderm's own pachd instead of the emulator (needs Go and PostgreSQL:
   bash scripts/real-pachd.sh check; state then defaults to .state/demo-real-pachd).
   Ports: Temporal 7233, UI 8233, pachd 1659, Determined 8080, Seldon Deploy 8003
@@ -46,7 +51,13 @@ if (args.pachyderm !== 'emulator' && args.pachyderm !== 'real') {
   process.exit(2);
 }
 const pachyderm: 'emulator' | 'real' = args.pachyderm;
-const stateDir = path.resolve(args['state-dir'] ?? path.join(projectRoot, '.state', pachyderm === 'real' ? 'demo-real-pachd' : 'demo'));
+if (args.temporal !== 'dev' && args.temporal !== 'cluster') {
+  console.error(`--temporal must be dev or cluster, not ${args.temporal}`);
+  process.exit(2);
+}
+const temporalKind: 'dev' | 'cluster' = args.temporal;
+const defaultStateName = ['demo', ...(pachyderm === 'real' ? ['real-pachd'] : []), ...(temporalKind === 'cluster' ? ['cluster'] : [])].join('-');
+const stateDir = path.resolve(args['state-dir'] ?? path.join(projectRoot, '.state', defaultStateName));
 const PORTS = {
   temporal: { variable: 'CT_DEMO_TEMPORAL_PORT', default: 7233, what: 'Temporal dev server' },
   ui: { variable: 'CT_DEMO_UI_PORT', default: 8233, what: 'Temporal UI' },
@@ -79,15 +90,8 @@ async function main(): Promise<void> {
   try {
     say(bold('Continuous training demo') + dim(`  (state in ${path.relative(process.cwd(), stateDir) || stateDir})`));
     await checkPortsFree();
-    const fresh = !fs.existsSync(path.join(stateDir, 'temporal.db'));
-    const dev: DevServer = await startDevServer({
-      dbFile: path.join(stateDir, 'temporal.db'),
-      port: port('temporal'),
-      uiPort: port('ui'),
-      logFile: path.join(stateDir, 'temporal.log'),
-    });
+    const dev = await startTemporal();
     cleanups.push(() => dev.stop());
-    say(`✔ Temporal dev server ${dev.address} ${fresh ? '(new state)' : '(reusing persisted state)'}; UI ${dev.uiUrl}`);
 
     const stack: LocalStack = await startLocalStack({
       stateDir,
@@ -251,6 +255,29 @@ async function checkPortsFree(): Promise<void> {
       throw new Error(`port ${p} (${PORTS[name].what}) is taken: stop what uses it, or set ${PORTS[name].variable} to a free port`);
     }
   }
+}
+
+/** The dev server (default) or the cluster stack, with its UI; says which and where. */
+async function startTemporal(): Promise<{ address: string; uiUrl: string; stop(): Promise<void> }> {
+  const ports = { frontend: port('temporal'), ui: port('ui') };
+  if (temporalKind === 'cluster') {
+    const unavailable = clusterUnavailableReason();
+    if (unavailable) throw new Error(unavailable);
+    const dir = path.join(stateDir, 'temporal-cluster');
+    const fresh = !fs.existsSync(dir);
+    say(dim('starting PostgreSQL and the Temporal services (first start: schemas, namespace, search attributes)…'));
+    const cluster = await startTemporalCluster({ stateDir: dir, ports });
+    say(
+      `✔ Temporal ${TEMPORAL_SERVER_VERSION} cluster ${cluster.address} on PostgreSQL :${cluster.postgres.port} ` +
+        `(${cluster.historyShards} history shards, ${cluster.services.map((s) => s.name).join('/')} processes) ` +
+        `${fresh ? '(new state)' : '(reusing persisted state)'}; UI ${cluster.uiUrl}`,
+    );
+    return { address: cluster.address, uiUrl: cluster.uiUrl!, stop: () => cluster.close() };
+  }
+  const fresh = !fs.existsSync(path.join(stateDir, 'temporal.db'));
+  const dev = await startDevServer({ dbFile: path.join(stateDir, 'temporal.db'), port: ports.frontend, uiPort: ports.ui, logFile: path.join(stateDir, 'temporal.log') });
+  say(`✔ Temporal dev server ${dev.address} ${fresh ? '(new state)' : '(reusing persisted state)'}; UI ${dev.uiUrl}`);
+  return dev;
 }
 
 function loadCommitted(): Record<number, string> {

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs in temporalio/admin-tools (service temporal-setup of docker-compose.yml) once the server is up:
+# Runs in temporalio/admin-tools (service temporal-setup of docker-compose.yml) once the server is up, and in
+# the local `cluster` stack (stack/temporal-cluster.ts, with the project's `temporal` CLI on PATH):
 # creates the namespace when it is missing, then registers each custom search attribute of
 # CT_SEARCH_ATTRIBUTES ("Name=Type ...", see common/search-attributes.ts) that is not registered yet.
 # Safe to run again: it only adds what is missing.
@@ -25,6 +26,25 @@ retry() {
   done
 }
 
+# Registers one search attribute, retrying while the server settles. A visibility store that has no room left for
+# this type (SQL visibility has a fixed number of custom columns per type and namespace) fails at once, saying so.
+register() {
+  tries=0
+  until out=$(temporal operator search-attribute create -n "$NAMESPACE" --name "$1" --type "$2" 2>&1); do
+    if printf '%s' "$out" | grep -q "cannot have more than"; then
+      echo "cannot register search attribute $1 ($2) in namespace $NAMESPACE: the visibility store is full for type $2 ($(printf '%s' "$out" | grep -o 'cannot have more than [0-9]* search attribute of type [A-Za-z]*')). Remove custom $2 attributes this namespace no longer uses (temporal operator search-attribute remove), or use a visibility store with more room (Elasticsearch)." >&2
+      return 1
+    fi
+    tries=$((tries + 1))
+    if [ "$tries" -ge 60 ]; then
+      echo "giving up registering search attribute $1 ($2): $out" >&2
+      return 1
+    fi
+    sleep 2
+  done
+  echo "search attribute $1 ($2) registered"
+}
+
 echo "waiting for Temporal at $TEMPORAL_ADDRESS"
 retry temporal operator cluster health >/dev/null
 
@@ -42,7 +62,6 @@ for pair in $CT_SEARCH_ATTRIBUTES; do
   if printf '%s' "$registered" | grep -q "\"$name\""; then
     echo "search attribute $name exists"
   else
-    retry temporal operator search-attribute create -n "$NAMESPACE" --name "$name" --type "$type"
-    echo "search attribute $name ($type) registered"
+    register "$name" "$type"
   fi
 done

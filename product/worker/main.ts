@@ -11,6 +11,7 @@ import { HISTOGRAM_BUCKETS } from '../common/metrics';
 import { cannotReach, loadTemporalConfig, connectionOptions } from './temporal-config';
 import { createWorker } from './create-worker';
 import { tracingFromEnv } from './tracing';
+import { checkTemporalNamespace } from './check-temporal';
 import { startHealthServer, temporalUnreachable } from './health-server';
 import { logProcessWarnings, writeLog } from './json-log';
 
@@ -58,6 +59,7 @@ async function run(): Promise<void> {
   });
   running.connection = connection;
   try {
+    await checkTemporalNamespace(connection, temporal.namespace);
     const worker = await createWorker({
       connection,
       namespace: temporal.namespace,

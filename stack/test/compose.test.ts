@@ -20,6 +20,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { ALL_SEARCH_ATTRIBUTES } from 'continuous-training/common/search-attributes';
 import { temporalCliPath } from 'continuous-training/scripts/temporal-binaries';
+import { CT_SEARCH_ATTRIBUTES, TEMPORAL_SERVER_VERSION } from '../temporal-cluster';
 import { API_SPECS_DIR } from '@continuous-training/emulators/common/specs';
 import { loadPipelinesConfig, findPipeline } from 'continuous-training/client/pipelines-config';
 
@@ -248,6 +249,20 @@ describe('docker-compose.yml', () => {
     const count = (type: string) => declared.filter((d) => d.endsWith(`=${type}`)).length;
     expect(count('Keyword')).toBeLessThanOrEqual(10);
     expect(count('Int')).toBeLessThanOrEqual(3);
+  });
+
+  test('the Temporal server runs the configuration and registration the cluster stack and its tests run', () => {
+    // deploy/temporal/config/temporal-server.yaml, rendered by the server from the same variables; stack/temporal-cluster.ts runs it too.
+    expect(services['temporal'].environment).toMatchObject({ TEMPORAL_SERVER_CONFIG_FILE_PATH: '/etc/temporal/ct/temporal-server.yaml' });
+    expect(services['temporal'].volumes).toContain('./deploy/temporal/config:/etc/temporal/ct:ro');
+    expect(read('deploy/temporal/config/temporal-server.yaml')).toMatch(/^# enable-template\n/);
+    // The image and the tool that lays the schema are the version the cluster stack builds.
+    const pinned = TEMPORAL_SERVER_VERSION.replace(/^v/, '');
+    expect(services['temporal'].image).toBe(`temporalio/server:${pinned}`); // as interpolated with the defaults
+    expect(services['temporal-schema'].image).toBe(`temporalio/admin-tools:${pinned}`);
+    // The same list of search attributes as the cluster stack hands setup-namespace.sh.
+    const words = (s: string) => s.trim().split(/\s+/).sort();
+    expect(words(String(services['temporal-setup'].environment?.CT_SEARCH_ATTRIBUTES))).toEqual(words(CT_SEARCH_ATTRIBUTES));
   });
 
   // The admin-tools script, run for real: the `temporal` CLI (the one in admin-tools) against a dev server.

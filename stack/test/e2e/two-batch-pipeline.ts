@@ -1,14 +1,14 @@
 // The whole product on a laptop: the real Temporal dev server, the real activities, the watcher, and
 // the emulators running the real example experiment and the real serving image. Two commits of data
 // become version 1 and then version 2 (continued from version 1's checkpoint), each deployed and
-// answering predictions from its own trained weights. Run against the pachd emulator (pipeline.test.ts)
-// and against Pachyderm's own pachd (real-pachd/pipeline.test.ts).
+// answering predictions from its own trained weights. Run against the pachd emulator (pipeline.test.ts),
+// against Pachyderm's own pachd (real-pachd/pipeline.test.ts), and on the Temporal cluster stack
+// (cluster/pipeline.test.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { createLocalEnv } from 'continuous-training/test/helpers/temporal';
+import { startTemporalTarget, type TemporalKind, type TemporalTarget } from '../helpers/temporal-target';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local-stack';
 import { demoPipeline } from '../../demo-pipeline';
 import { demoBatch, demoProbe, predict } from '../../demo-data';
@@ -21,9 +21,9 @@ import { deploymentQueueWorkflowId, repositoryWorkflowId, trainingWorkflowId } f
 import { deployerStatusQuery, repositoryStatusQuery } from 'continuous-training/workflows';
 import type { PipelineSpec } from 'continuous-training/common/pipeline';
 
-/** Registers the suite: beforeAll starts the stack with the given pachd, afterAll stops it. */
-export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['pachyderm']>): void {
-  let env: TestWorkflowEnvironment;
+/** Registers the suite: beforeAll starts the stack with the given pachd and Temporal, afterAll stops it. */
+export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['pachyderm']>, temporalKind: TemporalKind = 'dev'): void {
+  let env: TemporalTarget;
   let stack: LocalStack;
   let worker: Worker;
   let workerDone: Promise<void>;
@@ -38,10 +38,10 @@ export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-e2e-'));
-    env = await createLocalEnv();
+    env = await startTemporalTarget(temporalKind);
     stack = await startLocalStack({ stateDir, pachdAuth: true, pachyderm });
     pipeline = demoPipeline(stack.experimentRepo);
-    worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, connections: stack.connections });
+    worker = await createWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, connections: stack.connections });
     workerDone = worker.run();
     watcherDone = runWatcher({
       client: env.client,
@@ -52,7 +52,7 @@ export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['
       retryDelayMs: 200,
       log: (event, fields) => watcherLog.push(`${event} ${JSON.stringify(fields)}`),
     });
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     abort.abort();
@@ -60,7 +60,7 @@ export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['
     if (worker?.getState() === 'RUNNING') worker.shutdown();
     await workerDone?.catch(() => undefined);
     await stack?.close();
-    await env?.teardown();
+    await env?.close();
     if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
   }, 120_000);
 
