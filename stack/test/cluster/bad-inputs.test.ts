@@ -51,7 +51,10 @@ describeOnCluster('cluster bad inputs: one clear message each, no run lost', () 
     );
     expect(err.message).toMatch(/^worker exited \(1\) before it started:/);
     const lines = err.message.split('\n').slice(1).filter((l) => l.trim());
-    return { message: lines[lines.length - 1] ?? '', lines };
+    // The worker's last word: one JSON log record (worker/json-log.ts), level error.
+    const last = JSON.parse(lines[lines.length - 1] ?? '{}') as { level?: string; message?: string };
+    expect(last.level).toBe('error');
+    return { message: last.message ?? '', lines };
   }
 
   test('the cluster unreachable at start: the worker says where it tried and what to check', async () => {
