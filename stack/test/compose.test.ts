@@ -355,9 +355,9 @@ describe('Dockerfile', () => {
     .split('\n')
     .filter((l) => l.trim() && !l.trim().startsWith('#'));
 
-  test("Node 20 slim, the product's production dependencies only, git, a non-root user, the compiled worker by default", () => {
+  test("Node 24 (LTS) slim, the product's production dependencies only, git, a non-root user, the compiled worker by default", () => {
     const stages = instructions.filter((l) => l.startsWith('FROM '));
-    expect(stages).toEqual(['FROM node:20-bookworm-slim AS manifests', 'FROM manifests AS build', 'FROM manifests']);
+    expect(stages).toEqual(['FROM node:24-bookworm-slim AS manifests', 'FROM manifests AS build', 'FROM manifests']);
     // Only the product's runtime dependencies: not the emulators', the stack's or the dev tools.
     expect(instructions).toContain('RUN npm ci -w continuous-training --omit=dev --no-audit --no-fund --loglevel=error && npm cache clean --force');
     const product = JSON.parse(read('product/package.json')) as { dependencies: Obj; scripts: Record<string, string>; bin: Record<string, string> };
