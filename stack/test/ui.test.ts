@@ -148,8 +148,12 @@ maybe('Temporal UI', () => {
     const { workflowId, runId } = pipelineRuns.training;
     await page.goto(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`, { waitUntil: 'domcontentloaded' });
     await page.getByText('User Metadata').first().click();
-    // The summary and the details as the UI renders them (markdown, in frames of their own).
-    const text = await waitForText(page, /Summary[\s\S]*train ui-shapes on ui-shapes@u1/);
+    // The summary and the details as the UI renders them (markdown, in frames of their own, which may
+    // come one after the other): wait for all of it.
+    const text = await waitForText(
+      page,
+      /^(?=[\s\S]*Summary[\s\S]*train ui-shapes on ui-shapes@u1)(?=[\s\S]*pipeline ui-shapes: )(?=[\s\S]*commits: u1)/,
+    );
     await page.screenshot({ path: path.join(os.tmpdir(), 'ct-ui-training.png'), fullPage: true });
     expect(text).toMatch(/pipeline ui-shapes: default\/ui-shapes@master → default\/dogs-and-cats-model@master/);
     expect(text).toMatch(/commits: u1/);
