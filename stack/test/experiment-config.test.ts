@@ -15,7 +15,7 @@ describe('experiments/shapes/const.yaml', () => {
   it('passes the master submission check as shipped, with data.pachyderm left empty', () => {
     const config = load();
     expect(validator.sanityErrors(config)).toEqual([]);
-    expect(config.data.pachyderm).toEqual({ host: '', port: '', project: '', repo: '', branch: '', commit: '', base_commit: '', token: '' });
+    expect(config.data.pachyderm).toEqual({ host: '', port: '', project: '', repo: '', branch: '', commit: '', base_commit: '', exclude: [], token: '' });
     expect(config.searcher).toMatchObject({ name: 'single', metric: 'accuracy', smaller_is_better: false, max_length: { batches: expect.any(Number) } });
     expect(config).toMatchObject({ entrypoint: 'python3 train.py', max_restarts: 0, resources: { slots_per_trial: 1 } });
   });
