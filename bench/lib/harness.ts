@@ -3,7 +3,6 @@
 // and the sections of bench/RESULTS.md (each benchmark rewrites only its own section).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -145,16 +144,8 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 // ---- ports, temp dirs, bounded runs -------------------------------------------------------------
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '@continuous-training/stack/processes';
+export { freePort };
 
 export function tempDir(name: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ct-bench-${name}-`));

@@ -7,16 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
+import { freePort } from '../processes';
 
 const PORT_VARIABLES = ['CT_DEMO_TEMPORAL_PORT', 'CT_DEMO_UI_PORT', 'CT_DEMO_PACHD_PORT', 'CT_DEMO_DET_PORT', 'CT_DEMO_SELDON_PORT'];
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function demoEnv(): Promise<NodeJS.ProcessEnv> {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };

@@ -3,7 +3,7 @@
 // commit, and the counts on the endpoints must match what happened (the workflows' own results).
 import fs from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
+import { freePort } from '../../processes';
 import { spawn, type ChildProcess } from 'node:child_process';
 import yaml from 'js-yaml';
 import { putFiles } from '@continuous-training/emulators/pachyderm';
@@ -216,11 +216,3 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, context: 
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}

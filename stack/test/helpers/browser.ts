@@ -2,7 +2,6 @@
 // and a Temporal dev server with its web UI. Without chromium a UI test is skipped, except under CI=true,
 // where it must fail (a green CI must not hide a missing install step).
 import fs from 'node:fs';
-import net from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { cliExecutable } from 'continuous-training/scripts/temporal-binaries';
@@ -38,16 +37,7 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /** A TCP port that was free a moment ago (the UI port must be chosen before the server starts). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../processes';
 
 /** The Temporal dev server (the real `temporal` CLI) with its web UI on `uiPort` and our search attributes. */
 export async function createLocalEnvWithUi(uiPort: number): Promise<TestWorkflowEnvironment> {
