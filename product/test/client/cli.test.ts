@@ -25,15 +25,19 @@ fs.writeFileSync(
   fs.readFileSync(path.join(root, '..', 'config', 'pipelines.example.yaml'), 'utf8').replace('pollInterval: 5s', 'pollInterval: 1s'),
 );
 
-/** Runs the CLI asynchronously: the in-process worker of the test must keep running meanwhile. */
-function ct(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs the CLI asynchronously: the in-process worker of the test must keep running meanwhile. `live`
+ * receives stdout as it comes (for a command that prints progress until it ends).
+ */
+function ct(args: string[], env: Record<string, string> = {}, live?: (chunk: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       tsx,
       [path.join(root, 'client', 'cli.ts'), ...args],
       { encoding: 'utf8', env: { ...process.env, CT_TASK_QUEUE: 'cli-test', ...env }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.trim() }),
     );
+    if (live) child.stdout?.on('data', (chunk: string) => live(chunk));
   });
 }
 
@@ -177,7 +181,8 @@ describe('against a dev server', () => {
     const link = `http://ui.example/namespaces/default/workflows/${encodeURIComponent(trainingId)}/`;
     await worker.runUntil(async () => {
       // Not a terminal (a pipe): progress as lines, no colour.
-      const waiting = ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', c2, '--wait'], vars);
+      let waitingSoFar = '';
+      const waiting = ct(['trigger', '--config', config, '--pipeline', 'shapes', '--commit', c2, '--wait'], vars, (chunk) => (waitingSoFar += chunk));
       const running = async () => (await env.client.workflow.getHandle(trainingId).query(trainingStatusQuery).catch(() => null))?.step === 'wait-experiment';
       for (let i = 0; i < 300 && !(await running()); i++) await new Promise((r) => setTimeout(r, 100));
 
@@ -210,6 +215,8 @@ describe('against a dev server', () => {
       expect(lines[7]).toMatch(new RegExp(`^  UI: ${link.replace(/[.?*+()[\]]/g, '\\$&')}[\\w-]+/history$`));
       expect(status.stdout).not.toContain('\x1b[');
 
+      // The experiment ends only once `ct trigger --wait` has shown it running (it polls every 500 ms).
+      for (let i = 0; i < 300 && !waitingSoFar.includes('experiment 1 RUNNING 40%'); i++) await new Promise((r) => setTimeout(r, 100));
       world.holdExperiments = false;
       const done = await waiting;
       expect(done.code).toBe(0);
