@@ -41,17 +41,17 @@ test('requests carry no Connection header and reuse one socket', async () => {
 test("an idle socket is closed before the server's Keep-Alive timeout, so a POST never goes out on a socket the server is closing", async () => {
   // The server announces `Keep-Alive: timeout=2`; the client must drop its idle socket after ~1 s.
   const closedByClient: number[] = [];
-  const stub = http.createServer((req, res) => {
+  const keepAliveServer = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
   });
-  stub.keepAliveTimeout = 2_000;
-  stub.on('connection', (socket) => socket.on('end', () => closedByClient.push(Date.now())));
-  await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+  keepAliveServer.keepAliveTimeout = 2_000;
+  keepAliveServer.on('connection', (socket) => socket.on('end', () => closedByClient.push(Date.now())));
+  await new Promise<void>((resolve) => keepAliveServer.listen(0, '127.0.0.1', resolve));
   const settings = { timeoutMs: 5_000 };
   const agents = createAgents(settings);
   try {
-    const client = new HttpClient(`http://127.0.0.1:${(stub.address() as AddressInfo).port}`, settings, agents);
+    const client = new HttpClient(`http://127.0.0.1:${(keepAliveServer.address() as AddressInfo).port}`, settings, agents);
     await client.json({ method: 'POST', path: '/x', body: {} });
     const answered = Date.now();
     await new Promise((r) => setTimeout(r, 1_700));
@@ -60,8 +60,8 @@ test("an idle socket is closed before the server's Keep-Alive timeout, so a POST
     expect(closedByClient[0] - answered).toBeLessThan(2_000);
   } finally {
     agents.httpAgent.destroy();
-    stub.closeAllConnections();
-    await new Promise((resolve) => stub.close(resolve));
+    keepAliveServer.closeAllConnections();
+    await new Promise((resolve) => keepAliveServer.close(resolve));
   }
 });
 
