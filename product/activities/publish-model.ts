@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
+import { context, propagation } from '@opentelemetry/api';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as tar from 'tar-stream';
 import type { ModelInfo, ModelVersionRef, PublishedModel, PublishModelInput } from '../common/types';
@@ -72,7 +73,7 @@ export async function publishModel(clients: Clients, input: PublishModelInput): 
   } finally {
     archive?.destroy();
   }
-  await pachyderm.finishCommit(commitRef, `${key} files=${counts.files} bytes=${counts.bytes}`);
+  await pachyderm.finishCommit(commitRef, `${key} files=${counts.files} bytes=${counts.bytes}${traceOfThisRun()}`);
   return { outputCommit: commit.id!, ...counts, created: true };
 }
 
@@ -234,6 +235,16 @@ async function publishesCheckpoint(clients: Clients, commit: Commit, version: Mo
 function isFinal(err: unknown, ctx: Context): boolean {
   if (err instanceof ApplicationFailure) return err.nonRetryable === true;
   return err instanceof CancelledFailure && (ctx.cancellationDetails?.cancelRequested ?? false);
+}
+
+/**
+ * ` trace=<traceparent>` when this activity runs in a trace: the watcher hands it to the deployer with the
+ * commit, so the rollout joins the training's trace (one trace per pipeline run).
+ */
+function traceOfThisRun(): string {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent ? ` trace=${carrier.traceparent}` : '';
 }
 
 function hasKey(description: string, key: string): boolean {

@@ -1,7 +1,9 @@
 // Connects the CLI and the watcher to Temporal from the environment (worker/temporal-config.ts), failing in one
-// clear line.
+// clear line. With an OTLP endpoint set (OTEL_EXPORTER_OTLP_ENDPOINT), their calls are traced: a commit
+// sent by ct or the watcher starts the trace of its pipeline run. The tracing libraries load only then.
 import { Client, Connection } from '@temporalio/client';
 import { cannotReach, connectionOptions, loadTemporalConfig, type TemporalConfig } from '../worker/temporal-config';
+import { tracesConfigured } from '../common/tracing-env';
 
 export interface Connected {
   client: Client;
@@ -9,7 +11,7 @@ export interface Connected {
   close(): Promise<void>;
 }
 
-export async function connectTemporal(env: Record<string, string | undefined> = process.env): Promise<Connected> {
+export async function connectTemporal(env: Record<string, string | undefined> = process.env, serviceName = 'continuous-training-cli'): Promise<Connected> {
   const config = loadTemporalConfig(env);
   let connection: Connection;
   try {
@@ -17,10 +19,15 @@ export async function connectTemporal(env: Record<string, string | undefined> = 
   } catch (err) {
     throw await cannotReach(config, err);
   }
+  const traced = tracesConfigured(env) ? await import('../worker/tracing') : null;
+  const tracing = traced?.tracingFromEnv(env, serviceName);
   return {
-    client: new Client({ connection, namespace: config.namespace }),
+    client: new Client({ connection, namespace: config.namespace, ...(traced && tracing ? { interceptors: { workflow: [traced.clientInterceptor(tracing)] } } : {}) }),
     config,
-    close: () => connection.close(),
+    close: async () => {
+      await tracing?.shutdown(); // flushes the spans still buffered
+      await connection.close();
+    },
   };
 }
 

@@ -83,18 +83,19 @@ export function describeOverride(o: TrainingOverride | null): string {
   return `${parts.join(' and ')}, until a training registers a model`;
 }
 
-/** Asks the deployer of a pipeline's deployment to roll out an output commit. */
+/** Asks the deployer of a pipeline's deployment to roll out an output commit (in the trace `traceParent` names, if any). */
 export async function requestDeploy(
   client: Client,
   taskQueue: string,
   pipeline: PipelineSpec,
   outputCommit: string,
   reason: DeployRequest['reason'],
+  traceParent?: string,
 ): Promise<{ workflowId: string; answer: DeployAnswer }> {
   const workflowId = deploymentQueueWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name);
   const answer = await answered(() =>
     client.workflow.executeUpdateWithStart(deployUpdate, {
-      args: [{ outputCommit, reason }],
+      args: [{ outputCommit, reason, ...(traceParent ? { traceParent } : {}) }],
       startWorkflowOperation: new WithStartWorkflowOperation(deployerWorkflow, {
         taskQueue,
         workflowId,

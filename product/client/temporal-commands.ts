@@ -38,7 +38,7 @@ export async function runTemporalCommand(command: string, rest: string[], values
   }
 
   async function run(): Promise<number> {
-    const temporal = await connectTemporal();
+    const temporal = await connectTemporal(process.env, command === 'watch' ? 'continuous-training-watcher' : 'continuous-training-cli');
     try {
       const { client, config } = temporal;
       const [{ colourEnabled, makeStyle }, { runUrl, uiBaseUrl }] = await Promise.all([import('./render'), import('./ui-link')]);

@@ -18,6 +18,7 @@ import { repoOf } from '../activities/pachyderm/types';
 import { ErrorType } from '../common/errors';
 import type { TriggerAnswer } from '../workflows/repository';
 import type { DeployAnswer } from '../workflows/deployer';
+import { asTraceParent } from '../workflows/trace-context';
 import { locateCommit, newestOnBranch } from './commit-on-branch';
 import type { WatcherMetrics } from './watcher-metrics';
 import type { CommitInfo } from '../activities/pachyderm/types';
@@ -47,7 +48,8 @@ interface Follow {
   workflowId: string;
   /** The commits the target workflow accepted, oldest first. */
   accepted(): Promise<string[]>;
-  forward(commit: string): Promise<TriggerAnswer | DeployAnswer>;
+  /** Sends the commit to the workflow; `description` is the commit's (an output commit names its training's trace). */
+  forward(commit: string, description: string): Promise<TriggerAnswer | DeployAnswer>;
 }
 
 /** Answers received since the watcher started, by status (accepted, already-queued, …, rejected). */
@@ -73,7 +75,7 @@ export async function runWatcher(opts: WatcherOptions): Promise<void> {
         repo: pipeline.output,
         workflowId: deployWf,
         accepted: () => acceptedBy(opts.client, deployWf, 'deployment'),
-        forward: async (commit) => (await requestDeploy(opts.client, opts.taskQueue, pipeline, commit, 'cascade')).answer,
+        forward: async (commit, description) => (await requestDeploy(opts.client, opts.taskQueue, pipeline, commit, 'cascade', traceParentOf(description))).answer,
       },
     ];
   });
@@ -171,7 +173,7 @@ async function followOnce(follow: Follow, opts: WatcherOptions, counts: AnswerCo
     }
     opts.metrics?.commitSeen(stream);
     // An update waits for a worker to answer: stopping the watcher must not wait for one.
-    const answer = await withCallSignal(opts, () => follow.forward(commit));
+    const answer = await withCallSignal(opts, () => follow.forward(commit, info.description ?? ''));
     opts.metrics?.sent(stream, answer.status);
     const finished = Date.parse(info.finished ?? info.started ?? '');
     if (!Number.isNaN(finished)) opts.metrics?.lag(stream, (Date.now() - finished) / 1000);
@@ -195,6 +197,11 @@ async function* subscribeCommits(pachd: PachydermClient, repo: RepoRef, signal: 
   for await (const info of pachd.subscribeCommit(repoOf(repo.project, repo.repo), repo.branch, signal, opened)) {
     if (info.commit.id) yield info as CommitInfo & { commit: { id: string } };
   }
+}
+
+/** The training's trace that publishModel wrote into an output commit's description, if any. */
+function traceParentOf(description: string): string | undefined {
+  return asTraceParent(/(?:^| )trace=(\S+)/.exec(description)?.[1]);
 }
 
 function isNotFound(err: unknown): boolean {

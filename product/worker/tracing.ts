@@ -18,9 +18,12 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
+  OpenTelemetryWorkflowClientInterceptor,
   makeWorkflowExporter,
 } from '@temporalio/interceptors-opentelemetry';
 import type { WorkerOptions } from '@temporalio/worker';
+import type { WorkflowClientInterceptor } from '@temporalio/client';
+import { tracesConfigured } from '../common/tracing-env';
 
 /** The workflow side of the interceptors: bundled with the workflows. */
 export const WORKFLOW_TRACING_MODULE = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
@@ -59,9 +62,16 @@ export function createTracing(spanProcessor: SpanProcessor, exporting: boolean, 
 }
 
 /** From the standard OpenTelemetry variables: OTLP/HTTP export when an endpoint is set, else off. */
-export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env): Tracing {
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env, serviceName?: string): Tracing {
   // The exporter reads the endpoint, headers and timeout from the same variables.
-  if (endpoint) return createTracing(new BatchSpanProcessor(new OTLPTraceExporter()), true);
+  if (tracesConfigured(env)) return createTracing(new BatchSpanProcessor(new OTLPTraceExporter()), true, serviceName);
   return { exporting: false, tracer: trace.getTracer('continuous-training'), workerOptions: () => ({}), shutdown: async () => undefined };
+}
+
+/**
+ * For a Temporal client (ct, the watcher): a span around each call, passed on in its headers, so the
+ * commit a client sends starts the trace its training and rollout continue (workflows/trace-context.ts).
+ */
+export function clientInterceptor(tracing: Tracing): WorkflowClientInterceptor {
+  return new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer });
 }

@@ -29,10 +29,13 @@ import { describeChildFailure, emptyQueue, isCommitId, record, remember, ranIn, 
 import { deploymentWorkflow } from './deployment';
 import { pauseSignal, resumeSignal } from './repository';
 import { checkSpecChange, type SpecChange, type SpecChangeAnswer } from './spec-change';
+import { asTraceParent, currentTraceParent, inTrace, keepTraceParents } from './trace-context';
 
 export interface DeployRequest {
   outputCommit: string;
   reason: 'cascade' | 'manual';
+  /** The trace of the training that published the commit (its description's `trace=`): the rollout joins it. */
+  traceParent?: string;
 }
 
 export interface DeployerInput {
@@ -44,6 +47,8 @@ export interface DeployerInput {
   state?: CommitQueueState;
   /** Reasons of the pending commits, by commit. */
   reasons?: Record<string, DeployRequest['reason']>;
+  /** The trace of each pending commit (trace-context.ts). */
+  traces?: Record<string, string>;
 }
 
 export interface DeployerStatus extends CommitQueueState {
@@ -68,18 +73,22 @@ export async function deployerWorkflow(input: DeployerInput): Promise<never> {
   let specRevision = input.specRevision ?? null;
   const state = input.state ?? emptyQueue();
   const reasons = input.reasons ?? {};
+  let traces = input.traces ?? {};
   let running: DeployerStatus['running'] = null;
 
   // Unlike training, a manual request may deploy a commit again (a roll back to an older version),
   // so only a commit already waiting (or, for the cascade, already seen) is deduplicated. Only the
   // newest waiting commit is deployed, so a full queue drops its oldest.
-  const request = ({ outputCommit, reason }: DeployRequest): DeployAnswer => {
+  const request = ({ outputCommit, reason, traceParent }: DeployRequest): DeployAnswer => {
     const known = whereIs(state, outputCommit, running ? [running.outputCommit] : [], 'already-deployed');
     if (known && (reason === 'cascade' || known.status === 'already-queued')) return known;
     if (state.pending.length >= MAX_PENDING) delete reasons[state.pending.shift() as string];
     state.pending.push(outputCommit);
     remember(state, outputCommit);
     reasons[outputCommit] = reason === 'manual' ? 'manual' : 'cascade';
+    // The training's trace when the request names it, else the request's own (ct deploy, an untraced watcher).
+    const trace = asTraceParent(traceParent) ?? currentTraceParent();
+    if (trace) traces[outputCommit] = trace;
     return { status: 'accepted', position: state.pending.length };
   };
   setHandler(deployUpdate, request, {
@@ -117,12 +126,15 @@ export async function deployerWorkflow(input: DeployerInput): Promise<never> {
     await condition(() => (!state.paused && state.pending.length > 0) || historyIsLarge());
     if (historyIsLarge()) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof deployerWorkflow>({ deployment, output, pipelineName: input.pipelineName, specRevision: specRevision ?? undefined, state, reasons });
+      traces = keepTraceParents(traces, state.pending);
+      return continueAsNew<typeof deployerWorkflow>({ deployment, output, pipelineName: input.pipelineName, specRevision: specRevision ?? undefined, state, reasons, traces });
     }
     const batch = state.pending.splice(0);
     const outputCommit = batch[batch.length - 1];
     const reason = reasons[outputCommit] ?? 'cascade';
     for (const c of batch) delete reasons[c];
+    const traceParent = traces[outputCommit];
+    traces = keepTraceParents(traces, state.pending);
     const workflowId = deploymentWorkflowId(deployment.namespace, deployment.name, outputCommit);
     ranIn(state, batch, workflowId);
     running = { outputCommit, workflowId };
@@ -130,7 +142,7 @@ export async function deployerWorkflow(input: DeployerInput): Promise<never> {
       // The pipeline filter of the UI lists rollouts too. A search attribute of the start command: new runs only.
       const pipelineAttribute =
         input.pipelineName && patched(DEPLOYMENT_PIPELINE_ATTRIBUTE) ? { typedSearchAttributes: [{ key: CtPipeline, value: input.pipelineName }] } : {};
-      const result = await executeChild(deploymentWorkflow, {
+      const result = await inTrace(traceParent, () => executeChild(deploymentWorkflow, {
         workflowId,
         args: [{ deployment, output, outputCommit, reason }],
         ...pipelineAttribute,
@@ -145,7 +157,7 @@ export async function deployerWorkflow(input: DeployerInput): Promise<never> {
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         // Terminating or resetting this workflow cancels the rollout, which rolls back.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      });
+      }));
       record(state, {
         commit: outputCommit,
         covered: batch.length,

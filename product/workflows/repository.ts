@@ -44,6 +44,7 @@ import { trainingWorkflow, type TrainingResult } from './training';
 import { checkSpecChange, type SpecChange, type SpecChangeAnswer } from './spec-change';
 import { checkExcludePatterns } from '../common/path-filter';
 import { countCommit } from './metrics';
+import { currentTraceParent, inTrace, keepTraceParents } from './trace-context';
 
 export interface NewCommit {
   commit: string;
@@ -81,6 +82,8 @@ export interface RepositoryInput {
   state?: CommitQueueState;
   /** Carried across continue-as-new. */
   override?: TrainingOverride;
+  /** The trace each waiting commit arrived in (trace-context.ts); carried across continue-as-new. */
+  traces?: Record<string, string>;
   /** Continue-as-new past this many history events (default 5000); tests lower it. */
   maxHistoryEvents?: number;
 }
@@ -116,6 +119,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   let specRevision = input.specRevision ?? null;
   const state = input.state ?? emptyQueue();
   let override: TrainingOverride | null = input.override ?? null;
+  let traces = input.traces ?? {};
   let running: RepositoryStatus['running'] = null;
   let runningBatch: string[] = [];
   const coalesce = () => pipeline.training.mode === 'coalesce';
@@ -126,8 +130,11 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
   // The UI's "current details": read on demand (a query), so they cost no history event.
   const showDetails = () => setCurrentDetails(describeRepository(pipeline, { ...state, running, specRevision, override }));
   // Answers, counted by the ct_commits metric (a commit id the validator refuses is counted as rejected).
-  const answered = (answer: TriggerAnswer): TriggerAnswer => {
+  const answered = (answer: TriggerAnswer, commit: string): TriggerAnswer => {
     countCommit(pipeline.name, answer.status);
+    // Its training will continue the trace of the request that queued it.
+    const traceParent = answer.status === 'accepted' ? currentTraceParent() : undefined;
+    if (traceParent) traces[commit] = traceParent;
     showDetails();
     return answer;
   };
@@ -139,7 +146,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
       throw err;
     }
   };
-  setHandler(newCommitUpdate, ({ commit }) => answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' })), {
+  setHandler(newCommitUpdate, ({ commit }) => answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }), commit), {
     validator: validateAndCount,
   });
   const setOverride = (request: TrainingOverride): TrainingOverride | null => {
@@ -156,15 +163,15 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     retryCommitUpdate,
     ({ commit, baseCommit, exclude }): TriggerAnswer => {
       const where = whereIs(state, commit, runningBatch, 'already-trained');
-      if (where?.status === 'already-queued') return answered(where);
+      if (where?.status === 'already-queued') return answered(where, commit);
       if (where?.status === 'already-trained' && (where.outcome === 'completed' || where.outcome === 'skipped')) {
-        return answered({ status: 'rejected', reason: `its training ${where.workflowId} ${where.outcome}: nothing to retry` });
+        return answered({ status: 'rejected', reason: `its training ${where.workflowId} ${where.outcome}: nothing to retry` }, commit);
       }
       setOverride({ baseCommit, exclude });
       // Queued again even though it was accepted before; the child's id reuse policy still refuses
       // to re-run a training that completed (recorded as `duplicate`).
       state.accepted = state.accepted.filter((c) => c !== commit);
-      return answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }));
+      return answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }), commit);
     },
     {
       validator: (request) => {
@@ -202,7 +209,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     { validator: (change) => checkSpecChange(change, inputKey(pipeline), inputKey) },
   );
   setHandler(newCommitSignal, ({ commit }) => {
-    if (isCommitId(commit)) answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }));
+    if (isCommitId(commit)) answered(accept(state, commit, { coalesce: coalesce(), running: runningBatch, done: 'already-trained' }), commit);
     else countCommit(pipeline.name, 'rejected');
   });
   setHandler(pauseSignal, () => {
@@ -238,12 +245,15 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
         specRevision: specRevision ?? undefined,
         state,
         ...(override ? { override } : {}),
+        traces: keepTraceParents(traces, state.pending),
         maxHistoryEvents: input.maxHistoryEvents,
       });
     }
 
     const batch = takeBatch(state, coalesce());
     const commit = batch[batch.length - 1];
+    const traceParent = traces[commit];
+    traces = keepTraceParents(traces, state.pending);
     const workflowId = trainingWorkflowId(pipeline.modelName, commit);
     ranIn(state, batch, workflowId);
     running = { commit, covered: batch.length, workflowId };
@@ -251,7 +261,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
     const applied = override;
     showDetails();
     try {
-      const result: TrainingResult = await executeChild(trainingWorkflow, {
+      const result: TrainingResult = await inTrace(traceParent, () => executeChild(trainingWorkflow, {
         workflowId,
         // Shown by the UI on the training's page and in its list (metadata: not part of the replayed commands).
         staticSummary: `train ${pipeline.modelName} on ${pipeline.input.repo}@${commit}${batch.length > 1 ? ` (covers ${batch.length} commits)` : ''}`,
@@ -261,7 +271,7 @@ export async function repositoryWorkflow(input: RepositoryInput): Promise<never>
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         // Terminating or resetting this workflow must not leave a training (and its experiment) running.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      });
+      }));
       // A model trained past the blockage: later trainings diff against it as usual (unless the
       // operator set another override meanwhile).
       if (result.status === 'trained' && override === applied) override = null;

@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import * as tar from 'tar-stream';
 import yaml from 'js-yaml';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createActivities } from '../../activities';
+import { publishKey } from '../../activities/publish-model';
+import { createTracing } from '../../worker/tracing';
 import { readNdjsonBatches } from '../../activities/http/ndjson';
 import { DeterminedClient } from '../../activities/determined/client';
 import { ensureModel } from '../../activities/model-registry';
@@ -286,6 +289,23 @@ describe('publishModel and readModelInfo', () => {
     }, 'the cancelled commit to be closed');
     expect(mine[0].error).toMatch(/CANCELLED/);
     expect(await run(h.activities, 'publishModel', publishInput(version))).toMatchObject({ created: true, files: 2 });
+  });
+
+  test("run in a trace, the output commit's description names it: the watcher hands it on, and the rollout joins the trace", async () => {
+    const version = await registeredVersion({ 'weights.bin': 100 }, 7);
+    // What the worker sets up when tracing is on: the activity runs under the span its interceptor opens.
+    const tracing = createTracing(new SimpleSpanProcessor(new InMemorySpanExporter()), true);
+    const published = await tracing.tracer.startActiveSpan('RunActivity:publishModel', async (span) => {
+      try {
+        return { result: await run(h.activities, 'publishModel', publishInput(version)), traceParent: `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01` };
+      } finally {
+        span.end();
+      }
+    });
+    const [commit] = (await outputCommits()).filter((c) => c.commit.id === published.result.outputCommit);
+    expect(commit.description?.startsWith(`${publishKey(version)} files=`)).toBe(true);
+    expect(commit.description).toMatch(new RegExp(` bytes=\\d+ trace=${published.traceParent}$`));
+    await tracing.shutdown();
   });
 
   test('a missing, malformed or incomplete model-info.yaml is a non-retryable InvalidModelInfo', async () => {

@@ -1,14 +1,17 @@
-// Traces (worker/tracing.ts) with an in-memory exporter: a commit sent to a repository workflow gives
-// one trace holding the repository run, the training it starts, and every activity of that training,
-// each activity execution under its scheduling in its workflow.
+// Traces (worker/tracing.ts, workflows/trace-context.ts) with an in-memory exporter: one trace per
+// pipeline run. A commit sent to a repository workflow gives a trace holding the Update that queued it,
+// the training it starts and every activity of that training (each execution under its scheduling); the
+// rollout of its output commit joins that trace when the deploy request names it.
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Worker } from '@temporalio/worker';
 import { createLocalEnv } from '../helpers/temporal';
 import { createFakeActivities, createFakeWorld } from '../helpers/fake-activities';
 import { testPipeline } from '../helpers/pipeline';
-import { createTracing, tracingFromEnv } from '../../worker/tracing';
-import { triggerCommit } from '../../client/signals';
-import { repositoryStatusQuery } from '../../workflows';
+import { clientInterceptor, createTracing, tracingFromEnv } from '../../worker/tracing';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
+import { requestDeploy, triggerCommit } from '../../client/signals';
+import { deployerStatusQuery, repositoryStatusQuery, trainingWorkflow } from '../../workflows';
 import { trainingWorkflowId } from '../../common/ids';
 
 jest.setTimeout(120_000);
@@ -19,7 +22,7 @@ test('off without an OTLP endpoint, exporting with one', () => {
   expect(tracingFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }).exporting).toBe(true);
 });
 
-test('a training started by its repository workflow is one trace with its activities', async () => {
+test('each commit is a trace of its own: the request that queued it, its training and every activity of that training', async () => {
   const env = await createLocalEnv();
   const exporter = new InMemorySpanExporter();
   const tracing = createTracing(new SimpleSpanProcessor(exporter), true);
@@ -32,43 +35,118 @@ test('a training started by its repository workflow is one trace with its activi
       activities: createFakeActivities(createFakeWorld()),
       ...tracing.workerOptions(false),
     });
+    // As ct and the watcher are with an OTLP endpoint set (client/connect.ts).
+    const tracedClient = new Client({ connection: env.client.connection, interceptors: { workflow: [clientInterceptor(tracing)] } });
     const pipeline = testPipeline();
     await worker.runUntil(async () => {
+      // c1 from an untraced client, with the repository workflow's start.
       const repo = env.client.workflow.getHandle((await triggerCommit(env.client, taskQueue, pipeline, 'c1')).workflowId);
-      for (let i = 0; i < 300 && (await repo.query(repositoryStatusQuery)).processed < 1; i++) await new Promise((r) => setTimeout(r, 100));
-      expect((await repo.query(repositoryStatusQuery)).recent[0].outcome).toBe('completed');
+      await processed(repo, 1);
+      await triggerCommit(tracedClient, taskQueue, pipeline, 'c2');
+      await processed(repo, 2);
+      await triggerCommit(env.client, taskQueue, pipeline, 'c3');
+      await processed(repo, 3);
+      expect((await repo.query(repositoryStatusQuery)).recent.map((r) => r.outcome)).toEqual(['completed', 'completed', 'completed']);
       await repo.terminate('test done');
     });
-    const spans = exporter.getFinishedSpans();
-    const training = trainingWorkflowId(pipeline.modelName, 'c1');
-    const byName = (name: string) => spans.filter((s) => s.name === name);
-    const runTraining = byName('RunWorkflow:trainingWorkflow');
-    expect(runTraining).toHaveLength(1);
-    expect(runTraining[0].attributes).toMatchObject({ workflowId: training });
-    const traceId = runTraining[0].spanContext().traceId;
-    // The training's span continues the repository workflow's trace through the child's start.
-    const startChild = byName('StartChildWorkflow:trainingWorkflow');
-    expect(startChild).toHaveLength(1);
-    expect(startChild[0].spanContext().traceId).toBe(traceId);
-    expect(parentOf(runTraining[0])).toBe(startChild[0].spanContext().spanId);
-    // Every activity of the training: scheduled from the workflow's trace, run under that span.
-    for (const activity of ['diffCommit', 'fetchExperiment', 'submitExperiment', 'waitForExperiment', 'registerModelVersion', 'publishModel']) {
-      const run = byName(`RunActivity:${activity}`);
-      expect([activity, run.length > 0]).toEqual([activity, true]);
-      const scheduled = new Map(byName(`StartActivity:${activity}`).map((s) => [s.spanContext().spanId, s]));
-      for (const r of run) {
-        expect([activity, r.spanContext().traceId]).toEqual([activity, traceId]);
-        expect([activity, scheduled.has(parentOf(r) ?? '')]).toEqual([activity, true]);
+    const spans = exporter.getFinishedSpans().filter((s) => !s.name.startsWith('HandleQuery:') && !s.name.startsWith('QueryWorkflow'));
+    const traceOf = (commit: string) => {
+      const training = trainingWorkflowId(pipeline.modelName, commit);
+      const runTraining = spans.filter((s) => s.name === 'RunWorkflow:trainingWorkflow' && s.attributes.workflowId === training);
+      expect([commit, runTraining.length]).toEqual([commit, 1]);
+      const trace = spans.filter((s) => s.spanContext().traceId === runTraining[0].spanContext().traceId);
+      const startChild = trace.filter((s) => s.name === 'StartChildWorkflow:trainingWorkflow');
+      expect([commit, startChild.length]).toEqual([commit, 1]);
+      expect(parentOf(runTraining[0])).toBe(startChild[0].spanContext().spanId);
+      // Every activity of the training: scheduled from the workflow's trace, run under that span.
+      for (const activity of ['diffCommit', 'fetchExperiment', 'submitExperiment', 'waitForExperiment', 'registerModelVersion', 'publishModel']) {
+        const scheduled = new Set(trace.filter((s) => s.name === `StartActivity:${activity}`).map((s) => s.spanContext().spanId));
+        const run = trace.filter((s) => s.name === `RunActivity:${activity}`);
+        expect([commit, activity, run.length > 0 && run.every((r) => scheduled.has(parentOf(r) ?? ''))]).toEqual([commit, activity, true]);
       }
-    }
-    // One trace: no span of the run elsewhere (the test's own status queries are not part of it).
-    expect(new Set(spans.filter((s) => !s.name.startsWith('HandleQuery:')).map((s) => s.spanContext().traceId))).toEqual(new Set([traceId]));
-    expect(byName('HandleUpdate:triggerCommit').map((s) => s.spanContext().traceId)).toEqual([traceId]);
+      // One training per trace: nothing of another commit's run.
+      expect(trace.filter((s) => s.name === 'RunWorkflow:trainingWorkflow')).toHaveLength(1);
+      const byName = (name: string) => trace.filter((s) => s.name === name);
+      return { trace, startChild: startChild[0], byName };
+    };
+    const updates = spans.filter((s) => s.name === 'HandleUpdate:triggerCommit').sort((a, b) => hrMs(a.startTime) - hrMs(b.startTime));
+    expect(updates).toHaveLength(3);
+
+    // c1 started the repository workflow: its Update, handled in the run's span, is the training's parent.
+    const one = traceOf('c1');
+    expect(parentOf(one.startChild)).toBe(updates[0].spanContext().spanId);
+    // c2: the traced client's call is the root, then the Update, then the training.
+    const two = traceOf('c2');
+    const [call] = two.byName('UpdateWithStartWorkflow:triggerCommit');
+    expect(parentOf(call)).toBeUndefined();
+    expect(two.byName('HandleUpdate:triggerCommit').map(parentOf)).toEqual([call.spanContext().spanId]);
+    expect(parentOf(two.startChild)).toBe(updates[1].spanContext().spanId);
+    // c3: an untraced client's Update, handled later, is the root.
+    const three = traceOf('c3');
+    expect(parentOf(updates[2])).toBeUndefined();
+    expect(parentOf(three.startChild)).toBe(updates[2].spanContext().spanId);
+    expect(new Set([one, two, three].map((t) => t.startChild.spanContext().traceId)).size).toBe(3);
   } finally {
     await tracing.shutdown();
     await env.teardown();
   }
 });
+
+test("a rollout joins the trace its request names (the training's, from the output commit), else the request's own", async () => {
+  const env = await createLocalEnv();
+  const exporter = new InMemorySpanExporter();
+  const tracing = createTracing(new SimpleSpanProcessor(exporter), true);
+  try {
+    const taskQueue = 'tracing-deploy';
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../workflows'),
+      activities: createFakeActivities(createFakeWorld()),
+      ...tracing.workerOptions(false),
+    });
+    const pipeline = testPipeline();
+    const trainingTrace = '0af7651916cd43dd8448eb211c80319c';
+    await worker.runUntil(async () => {
+      // Two trainings publish out1 and out2 (the fake world's output commits).
+      for (const commit of ['c1', 'c2']) await env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `train-${commit}`, args: [{ pipeline, commit }] });
+      exporter.reset();
+      const { workflowId } = await requestDeploy(env.client, taskQueue, pipeline, 'out1', 'cascade', `00-${trainingTrace}-b7ad6b7169203331-01`);
+      const deployer = env.client.workflow.getHandle(workflowId);
+      await processed(deployer, 1, deployerStatusQuery);
+      // A malformed trace is ignored, never fatal: the rollout gets the request's own trace.
+      await requestDeploy(env.client, taskQueue, pipeline, 'out2', 'manual', 'not-a-traceparent');
+      await processed(deployer, 2, deployerStatusQuery);
+      expect((await deployer.query(deployerStatusQuery)).recent.map((r) => r.outcome)).toEqual(['completed', 'completed']);
+      await deployer.terminate('test done');
+    });
+    const spans = exporter.getFinishedSpans();
+    const rollouts = spans.filter((s) => s.name === 'RunWorkflow:deploymentWorkflow');
+    expect(rollouts).toHaveLength(2);
+    const [first, second] = ['out1', 'out2'].map((c) => rollouts.find((s) => String(s.attributes.workflowId).endsWith(c))!);
+    expect(first.spanContext().traceId).toBe(trainingTrace);
+    const startFirst = spans.find((s) => s.spanContext().spanId === parentOf(first))!;
+    expect(startFirst.name).toBe('StartChildWorkflow:deploymentWorkflow');
+    expect(parentOf(startFirst)).toBe('b7ad6b7169203331');
+    // Its activities are in the training's trace too.
+    expect(spans.filter((s) => s.name === 'RunActivity:deployModel').map((s) => s.spanContext().traceId)).toContain(trainingTrace);
+    const manualUpdate = spans.filter((s) => s.name === 'HandleUpdate:requestDeploy').map((s) => s.spanContext().traceId);
+    expect(second.spanContext().traceId).not.toBe(trainingTrace);
+    expect(manualUpdate).toContain(second.spanContext().traceId);
+  } finally {
+    await tracing.shutdown();
+    await env.teardown();
+  }
+});
+
+async function processed<T extends { processed: number }>(handle: WorkflowHandle, n: number, query: QueryDefinition<T> = repositoryStatusQuery as unknown as QueryDefinition<T>): Promise<void> {
+  for (let i = 0; i < 300 && (await handle.query(query)).processed < n; i++) await new Promise((r) => setTimeout(r, 100));
+  expect((await handle.query(query)).processed).toBe(n);
+}
+
+function hrMs([s, ns]: [number, number]): number {
+  return s * 1000 + ns / 1e6;
+}
 
 function parentOf(span: ReadableSpan): string | undefined {
   const s = span as ReadableSpan & { parentSpanId?: string; parentSpanContext?: { spanId: string } };

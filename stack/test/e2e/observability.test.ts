@@ -1,6 +1,7 @@
 // What an operator scrapes: the worker and the watcher run as processes (as in a pod) with their
-// Prometheus and health endpoints, the watcher drives a pipeline through two trainings and a skipped
-// commit, and the counts on the endpoints must match what happened (the workflows' own results).
+// Prometheus and health endpoints and OTLP traces, the watcher drives a pipeline through two trainings
+// and a skipped commit, and the counts on the endpoints must match what happened (the workflows' own
+// results); each pipeline run is one trace, from the watcher's request to the rollout.
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../processes';
@@ -9,17 +10,19 @@ import yaml from 'js-yaml';
 import { putFiles } from '@continuous-training/emulators/pachyderm';
 import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
 import { triggerCommit } from 'continuous-training/client/signals';
-import { repositoryWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
+import { deploymentQueueWorkflowId, deploymentWorkflowId, repositoryWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
 import { Metric } from 'continuous-training/common/metrics';
 import { WatcherMetric } from 'continuous-training/client/watcher-metrics';
 import { repositoryStatusQuery } from 'continuous-training/workflows';
 import type { TrainingResult } from 'continuous-training/workflows/training';
 import { startTestbed, uniquePipeline, commitData, waitForPipeline, type Testbed } from '../reliability/helpers/testbed';
 import { spawnWorker, workerEnv, type WorkerProcess } from '../reliability/helpers/worker-process';
+import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from '../helpers/otlp-collector';
 
 jest.setTimeout(600_000);
 
 let tb: Testbed;
+let collector: OtlpCollector;
 let worker: WorkerProcess;
 let watcher: ChildProcess | undefined;
 let watcherLog = '';
@@ -28,18 +31,20 @@ const taskQueue = 'observability';
 
 beforeAll(async () => {
   tb = await startTestbed();
+  collector = await startOtlpCollector();
   for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
   worker = await spawnWorker({
     temporalAddress: tb.env.address,
     taskQueue,
     connections: tb.stack.connections,
-    env: { CT_METRICS_ADDRESS: `127.0.0.1:${ports.workerMetrics}`, CT_HEALTH_ADDRESS: `127.0.0.1:${ports.workerHealth}`, CT_LOG_LEVEL: 'INFO' },
+    env: { CT_METRICS_ADDRESS: `127.0.0.1:${ports.workerMetrics}`, CT_HEALTH_ADDRESS: `127.0.0.1:${ports.workerHealth}`, CT_LOG_LEVEL: 'INFO', ...tracingEnv() },
   });
 });
 
 afterAll(async () => {
   watcher?.kill('SIGTERM');
   await worker?.kill();
+  await collector?.close();
   await tb?.close();
 });
 
@@ -51,6 +56,7 @@ test('after a pipeline run, the metrics and health endpoints of the worker and t
     ...workerEnv({ temporalAddress: tb.env.address, taskQueue, connections: tb.stack.connections }, tb.stateDir),
     CT_METRICS_ADDRESS: `127.0.0.1:${ports.watcherMetrics}`,
     CT_HEALTH_ADDRESS: `127.0.0.1:${ports.watcherHealth}`,
+    ...tracingEnv(),
   };
   const first = await commitData(tb.stack, pipeline, 1);
   watcher = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'product', 'client', 'cli.ts'), 'watch', '--config', config], {
@@ -148,7 +154,44 @@ test('after a pipeline run, the metrics and health endpoints of the worker and t
   expect(decision('replaceDetector', / detector of .* created$/)).toHaveLength(2);
   expect(decision('replaceDetector', / detector of .* kept$/)).toHaveLength(2);
   expect(watcherLogs.filter((r) => r.event === 'watch.answer' && r.pipeline === pipeline.name)).toHaveLength(5);
+
+  // One trace per pipeline run: the watcher's request for the commit, the training and its activities,
+  // and the rollout of its output commit (carried by the commit's description through the watcher).
+  const runs = [one, two].map((r) => {
+    if (r.training.status !== 'trained') throw new Error('not trained');
+    return { training: trainingWorkflowId(pipeline.modelName, r.training.commit), rollout: deploymentWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name, r.training.outputCommit) };
+  });
+  const runSpan = (type: string, workflowId: string) => collector.spans.find((s) => s.name === `RunWorkflow:${type}` && s.attributes.workflowId === workflowId);
+  // The worker exports in batches (every 100 ms here); the last rollout's spans may still be on their way.
+  await until(async () => runs.every((r) => runSpan('deploymentWorkflow', r.rollout)), 30_000, () => collector.spans.map((s) => s.name).join('\n'));
+  const traceIds = runs.map((r) => {
+    const traceId = runSpan('trainingWorkflow', r.training)!.traceId;
+    const trace = collector.spans.filter((s) => s.traceId === traceId);
+    expect(runSpan('deploymentWorkflow', r.rollout)!.traceId).toBe(traceId);
+    const names = new Set(trace.map((s) => s.name));
+    for (const name of ['HandleUpdate:triggerCommit', 'RunActivity:submitExperiment', 'RunActivity:waitForExperiment', 'RunActivity:publishModel', 'RunActivity:deployModel', 'RunActivity:waitForDeploymentReady']) {
+      expect([r.training, name, names.has(name)]).toEqual([r.training, name, true]);
+    }
+    // It starts at the watcher: its root is the watcher's request, every other span has its parent in the trace.
+    const roots = trace.filter((s) => !s.parentSpanId);
+    expect(roots.map((s) => [s.service, s.name])).toEqual([['continuous-training-watcher', 'UpdateWithStartWorkflow:triggerCommit']]);
+    const ids = new Set(trace.map((s) => s.spanId));
+    expect(trace.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId)).map(describeSpan)).toEqual([]);
+    // This run's training and rollout, and their starts in the long-lived repository and deployer workflows: nothing else.
+    const deployer = deploymentQueueWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name);
+    expect([...new Set(trace.map((s) => s.attributes.workflowId).filter(Boolean))].sort()).toEqual([repositoryWorkflowId(pipeline.input), r.training, deployer, r.rollout].sort());
+    return traceId;
+  });
+  expect(new Set(traceIds).size).toBe(2);
 });
+
+function tracingEnv(): Record<string, string> {
+  return { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
+}
+
+function describeSpan(s: CollectedSpan): string {
+  return `${s.service} ${s.name} ${JSON.stringify(s.attributes)}`;
+}
 
 interface Record_ {
   time: string;
