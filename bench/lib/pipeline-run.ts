@@ -126,10 +126,15 @@ export async function runOrchestrated(
   const t0 = Date.now();
   await triggerCommit(client, taskQueue, pipeline, commit);
   const trainingId = trainingWorkflowId(pipeline.modelName, commit);
-  const outputCommit = await cascade.next(timeoutMs).catch(async (err: Error) => {
-    const d = await client.workflow.getHandle(trainingId).describe().catch(() => null);
-    throw new Error(`${err.message}: training ${trainingId} is ${d?.status.name ?? 'unknown'}`);
-  });
+  // A training that fails ends the run at once, rather than after the cascade's timeout.
+  const trainingFailed = closed(client, trainingId, timeoutMs, opts.pollMs ?? 250).then(() => new Promise<never>(() => undefined));
+  const outputCommit = await Promise.race([
+    cascade.next(timeoutMs).catch(async (err: Error) => {
+      const d = await client.workflow.getHandle(trainingId).describe().catch(() => null);
+      throw new Error(`${err.message}: training ${trainingId} is ${d?.status.name ?? 'unknown'}`);
+    }),
+    trainingFailed,
+  ]);
   const deployId = deploymentWorkflowId(pipeline.deployment.namespace, pipeline.deployment.name, outputCommit);
   await closed(client, deployId, timeoutMs, opts.pollMs ?? 250);
   const withPhases = opts.withPhases ?? false;

@@ -110,9 +110,14 @@ async function initBareRepo(repoDir: string, signal?: AbortSignal): Promise<void
   }
 }
 
-/** git refuses, rather than waits, when another process holds one of its lock files. */
+/**
+ * git refuses, rather than waits, when another process holds one of its lock files, or when another
+ * shallow fetch rewrote the repository's `shallow` file meanwhile.
+ */
+const LOCK_CONTENTION = /\.lock'?: File exists|could not lock|Unable to create '.*\.lock'|shallow file has changed since we read it/i;
+
 function isLockContention(err: unknown): boolean {
-  return err instanceof GitCommandError && /\.lock'?: File exists|could not lock|Unable to create '.*\.lock'/i.test(err.stderr);
+  return err instanceof GitCommandError && LOCK_CONTENTION.test(err.stderr);
 }
 
 /** Extracts a tree with `git archive`; symlinks and special files are skipped (they could point outside). */
@@ -168,11 +173,12 @@ export function gitSource(message: string): Error {
   return failure(ErrorType.GitSource, message, true);
 }
 
-/** Network trouble is worth a retry; a missing repository or ref is not. */
+/** Network trouble and other workers' locks are worth a retry; a missing repository or ref is not. */
 function classifyGitError(err: unknown, context: string): unknown {
   if (!(err instanceof GitCommandError)) return err;
   const stderr = err.stderr.trim();
   const transient = /Could not resolve host|Connection timed out|Connection refused|Connection reset|early EOF|The requested URL returned error: (5\d\d|429)|RPC failed|Operation timed out/i;
-  if (transient.test(stderr)) return failure(ErrorType.Unavailable, `${context}: ${stderr}`, false);
+  // Contention outlasting the short retries is still only contention: the activity's retry goes on.
+  if (transient.test(stderr) || LOCK_CONTENTION.test(stderr)) return failure(ErrorType.Unavailable, `${context}: ${stderr}`, false);
   return gitSource(`${context}: ${stderr || `git exited with ${err.exitCode}`}`);
 }
