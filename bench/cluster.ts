@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       `deploy/temporal/config/temporal-server.yaml (the compose stack's), **${cluster.historyShards} history shards**, service layout **${cluster.layout}**`,
       `(${cluster.services.map((s) => s.name).join(', ')}: one process each), persistence and advanced visibility on one PostgreSQL 15`,
       `(loopback, \`${Object.entries(pg).map(([k, v]) => `${k}=${v}`).join(' ')}\`, the rest Debian's defaults), dynamic config`,
-      `deploy/temporal/dynamicconfig/development-sql.yaml (server defaults otherwise: transfer queues at 20 polls/s per shard).`,
+      `deploy/temporal/dynamicconfig/development-sql.yaml (queue readers at 200 polls/s per shard, one partition per task queue).`,
       `Dev server: \`temporal server start-dev\` (1 shard, SQLite in a temp dir, no dynamic config). Both on this machine, with`,
       `the simulated emulators (every delay 0) in the benchmark process and the real worker (worker/main.ts) in child processes.`,
       '',
