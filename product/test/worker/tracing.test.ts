@@ -23,18 +23,7 @@ test('off without an OTLP endpoint, exporting with one', () => {
 });
 
 test('each commit is a trace of its own: the request that queued it, its training and every activity of that training', async () => {
-  const env = await createLocalEnv();
-  const exporter = new InMemorySpanExporter();
-  const tracing = createTracing(new SimpleSpanProcessor(exporter), true);
-  try {
-    const taskQueue = 'tracing';
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createFakeActivities(createFakeWorld()),
-      ...tracing.workerOptions(false),
-    });
+  await withTracedWorker('tracing', async ({ env, exporter, tracing, worker, taskQueue }) => {
     // As ct and the watcher are with an OTLP endpoint set (client/connect.ts).
     const tracedClient = new Client({ connection: env.client.connection, interceptors: { workflow: [clientInterceptor(tracing)] } });
     const pipeline = testPipeline();
@@ -86,25 +75,11 @@ test('each commit is a trace of its own: the request that queued it, its trainin
     expect(parentOf(updates[2])).toBeUndefined();
     expect(parentOf(three.startChild)).toBe(updates[2].spanContext().spanId);
     expect(new Set([one, two, three].map((t) => t.startChild.spanContext().traceId)).size).toBe(3);
-  } finally {
-    await tracing.shutdown();
-    await env.teardown();
-  }
+  });
 });
 
 test("a rollout joins the trace its request names (the training's, from the output commit), else the request's own", async () => {
-  const env = await createLocalEnv();
-  const exporter = new InMemorySpanExporter();
-  const tracing = createTracing(new SimpleSpanProcessor(exporter), true);
-  try {
-    const taskQueue = 'tracing-deploy';
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createFakeActivities(createFakeWorld()),
-      ...tracing.workerOptions(false),
-    });
+  await withTracedWorker('tracing-deploy', async ({ env, exporter, worker, taskQueue }) => {
     const pipeline = testPipeline();
     const trainingTrace = '0af7651916cd43dd8448eb211c80319c';
     await worker.runUntil(async () => {
@@ -133,11 +108,36 @@ test("a rollout joins the trace its request names (the training's, from the outp
     const manualUpdate = spans.filter((s) => s.name === 'HandleUpdate:requestDeploy').map((s) => s.spanContext().traceId);
     expect(second.spanContext().traceId).not.toBe(trainingTrace);
     expect(manualUpdate).toContain(second.spanContext().traceId);
+  });
+});
+
+interface TracedWorker {
+  env: Awaited<ReturnType<typeof createLocalEnv>>;
+  exporter: InMemorySpanExporter;
+  tracing: ReturnType<typeof createTracing>;
+  worker: Worker;
+  taskQueue: string;
+}
+
+/** A worker on fake activities with the tracing interceptors, its spans kept in memory. */
+async function withTracedWorker(taskQueue: string, fn: (t: TracedWorker) => Promise<void>): Promise<void> {
+  const env = await createLocalEnv();
+  const exporter = new InMemorySpanExporter();
+  const tracing = createTracing(new SimpleSpanProcessor(exporter), true);
+  try {
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../workflows'),
+      activities: createFakeActivities(createFakeWorld()),
+      ...tracing.workerOptions(false),
+    });
+    await fn({ env, exporter, tracing, worker, taskQueue });
   } finally {
     await tracing.shutdown();
     await env.teardown();
   }
-});
+}
 
 async function processed<T extends { processed: number }>(handle: WorkflowHandle, n: number, query: QueryDefinition<T> = repositoryStatusQuery as unknown as QueryDefinition<T>): Promise<void> {
   for (let i = 0; i < 300 && (await handle.query(query)).processed < n; i++) await new Promise((r) => setTimeout(r, 100));
