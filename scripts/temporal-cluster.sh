@@ -46,15 +46,15 @@ case "${1:-build}" in
     log "the Temporal server, its schema tool, the UI server and PostgreSQL are there"
     ;;
   build)
-    todo=()
-    while read -r name pkg; do built "$name" "${pkg#*@}" || todo+=("$name $pkg"); done < <(binaries)
-    ((${#todo[@]})) || exit 0
+    to_build=()
+    while read -r name pkg; do built "$name" "${pkg#*@}" || to_build+=("$name $pkg"); done < <(binaries)
+    ((${#to_build[@]})) || exit 0
     if ! command -v go >/dev/null 2>&1; then
       log "cannot build the Temporal server $TEMPORAL_VERSION: Go is missing (install Go 1.21 or newer: https://go.dev/dl/; it fetches $GO_TOOLCHAIN itself)"
       exit 1
     fi
     mkdir -p "$bin"
-    for entry in "${todo[@]}"; do
+    for entry in "${to_build[@]}"; do
       read -r name pkg <<<"$entry"
       log "building $name from $pkg (once; the server takes about 12 minutes on 2 cores)"
       started=$(date +%s)
