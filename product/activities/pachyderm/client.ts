@@ -1,6 +1,7 @@
 // A typed client for pachd's REST gateway (grpc-gateway v2): every call is `POST /api/pfs_v2.API/<Method>`,
 // authenticated by the `authn-token` header.
 import { Readable } from 'node:stream';
+import { CancelledFailure } from '@temporalio/common';
 import { HttpClient, createAgents, type HttpSettings } from '../http/client';
 import { ErrorType, type ErrorTypeName } from '../../common/errors';
 import { readNdjsonBatches, readNdjsonResults } from '../http/ndjson';
@@ -114,7 +115,8 @@ export class PachydermClient {
    */
   async modifyFile(messages: AsyncIterable<ModifyFileRequest | Buffer>): Promise<void> {
     // An error of the message source (e.g. an unsafe path in a checkpoint) is the one worth reporting,
-    // not the aborted upload it causes.
+    // not the aborted upload it causes; but when the activity is cancelled, the source (a download
+    // aborted by the same cancellation) may fail first, and the cancellation is the cause.
     let sourceError: unknown;
     const lines = async function* (): AsyncGenerator<Buffer> {
       try {
@@ -128,7 +130,7 @@ export class PachydermClient {
     try {
       await this.http.json({ method: 'POST', path: `${API}/ModifyFile`, body });
     } catch (err) {
-      throw sourceError ?? err;
+      throw err instanceof CancelledFailure ? err : (sourceError ?? err);
     } finally {
       body.destroy(); // ends the source (and whatever it reads from) if the server answered early
     }

@@ -10,7 +10,11 @@ import axios from 'axios';
 import * as tar from 'tar-stream';
 import yaml from 'js-yaml';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../../activities';
+import { PachydermClient } from '../../activities/pachyderm/client';
+import { repoOf } from '../../activities/pachyderm/types';
 import { publishKey } from '../../activities/publish-model';
 import { createTracing } from '../../worker/tracing';
 import { readNdjsonBatches } from '../../activities/http/ndjson';
@@ -289,6 +293,32 @@ describe('publishModel and readModelInfo', () => {
     }, 'the cancelled commit to be closed');
     expect(mine[0].error).toMatch(/CANCELLED/);
     expect(await run(h.activities, 'publishModel', publishInput(version))).toMatchObject({ created: true, files: 2 });
+  });
+
+  test('a cancelled upload reports the cancellation, even when its source (a download aborted by it) failed first', async () => {
+    const client = new PachydermClient(h.config);
+    // An open commit of a repo of its own (an open commit blocks its branch).
+    const repo = repoOf('default', 'cancelled-upload');
+    await client.createRepo(repo);
+    const commit = await client.startCommit({ repo, name: 'master' }, 'test');
+    const { env } = mockEnv();
+    const uploading = env.run(() => {
+      // The source reads a download that the same cancellation aborts; its listener is the older one, so
+      // the source fails first, with axios' CanceledError, as the checkpoint download does.
+      const signal = Context.current().cancellationSignal;
+      const aborted = new Promise<never>((_, reject) =>
+        signal.addEventListener('abort', () => reject(Object.assign(new Error('canceled'), { name: 'CanceledError', code: 'ERR_CANCELED' })), { once: true }),
+      );
+      async function* messages() {
+        yield { setCommit: { repo, id: commit.id } };
+        await aborted;
+      }
+      return client.modifyFile(messages());
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    env.cancel();
+    await expect(uploading).rejects.toBeInstanceOf(CancelledFailure);
+    await client.finishCommit({ repo, id: commit.id });
   });
 
   test("run in a trace, the output commit's description names it: the watcher hands it on, and the rollout joins the trace", async () => {
