@@ -56,12 +56,14 @@ test('npm run demo -- --exit: two batches trained and deployed, version 2 answer
 
 test('a taken port stops the demo before anything starts, naming the variable that moves it', async () => {
   const env = await demoEnv();
+  // The port checked first: another port that freePort handed out may be taken meanwhile by someone else,
+  // and the demo names the first taken port it finds.
   const blocker = net.createServer();
-  await new Promise<void>((resolve) => blocker.listen(Number(env.CT_DEMO_DET_PORT), '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => blocker.listen(Number(env.CT_DEMO_TEMPORAL_PORT), '127.0.0.1', resolve));
   try {
     const { code, stderr, stdout } = await runDemo(path.join(tmp, 'taken'), env);
     expect(code).toBe(1);
-    expect(stderr.trim()).toBe(`demo failed: port ${env.CT_DEMO_DET_PORT} (Determined) is taken: stop what uses it, or set CT_DEMO_DET_PORT to a free port`);
+    expect(stderr.trim()).toBe(`demo failed: port ${env.CT_DEMO_TEMPORAL_PORT} (Temporal dev server) is taken: stop what uses it, or set CT_DEMO_TEMPORAL_PORT to a free port`);
     expect(stdout).not.toContain('✔ Temporal dev server');
   } finally {
     await new Promise((resolve) => blocker.close(resolve));
