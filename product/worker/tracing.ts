@@ -7,8 +7,9 @@
 // The workflow interceptors run Update handlers a few microtasks later (a span around each); the
 // repository workflow waits for its handlers before it starts a training, so its commands are the same
 // with and without them, and tracing can be switched while workflows run (test/replay/replay.test.ts
-// replays every history with them). A prebuilt bundle (CT_WORKFLOW_BUNDLE) has no workflow interceptors:
-// only activity spans then.
+// replays every history with them). A prebuilt bundle (CT_WORKFLOW_BUNDLE, scripts/bundle-workflows.ts)
+// holds the workflow interceptors already; its workflows' spans go to the worker's `exporter` sink, which
+// drops them when tracing is off.
 import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Resource } from '@opentelemetry/resources';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -21,7 +22,8 @@ import {
   OpenTelemetryWorkflowClientInterceptor,
   makeWorkflowExporter,
 } from '@temporalio/interceptors-opentelemetry';
-import type { WorkerOptions } from '@temporalio/worker';
+import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
+import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
 import { tracesConfigured } from '../common/tracing-env';
 
@@ -32,7 +34,10 @@ export interface Tracing {
   /** Whether spans leave the process (an OTLP endpoint is configured). */
   exporting: boolean;
   tracer: Tracer;
-  /** What the worker needs: the activity interceptors and the sink the workflow interceptors export through. */
+  /**
+   * What the worker needs: the activity interceptors and the sink the workflow interceptors export through;
+   * the workflow interceptors themselves unless the worker loads a prebuilt bundle (which has them).
+   */
   workerOptions(prebuiltBundle: boolean): Pick<WorkerOptions, 'interceptors' | 'sinks'>;
   /** Flushes the spans still buffered. */
   shutdown(): Promise<void>;
@@ -52,7 +57,7 @@ export function createTracing(spanProcessor: SpanProcessor, exporting: boolean, 
     workerOptions: (prebuiltBundle) => ({
       interceptors: {
         activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
-        // A prebuilt bundle cannot take them (the SDK would warn that it ignores them).
+        // A prebuilt bundle has them built in (and the SDK would warn that it ignores these).
         ...(prebuiltBundle ? {} : { workflowModules: [WORKFLOW_TRACING_MODULE] }),
       },
       sinks: { exporter: makeWorkflowExporter(spanProcessor, resource) },
@@ -65,8 +70,16 @@ export function createTracing(spanProcessor: SpanProcessor, exporting: boolean, 
 export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env, serviceName?: string): Tracing {
   // The exporter reads the endpoint, headers and timeout from the same variables.
   if (tracesConfigured(env)) return createTracing(new BatchSpanProcessor(new OTLPTraceExporter()), true, serviceName);
-  return { exporting: false, tracer: trace.getTracer('continuous-training'), workerOptions: () => ({}), shutdown: async () => undefined };
+  return {
+    exporting: false,
+    tracer: trace.getTracer('continuous-training'),
+    // The workflow interceptors of a prebuilt bundle still record spans: they are dropped here.
+    workerOptions: (prebuiltBundle) => (prebuiltBundle ? { sinks: DROP_WORKFLOW_SPANS } : {}),
+    shutdown: async () => undefined,
+  };
 }
+
+const DROP_WORKFLOW_SPANS: InjectedSinks<OpenTelemetrySinks> = { exporter: { export: { fn: () => undefined } } };
 
 /**
  * For a Temporal client (ct, the watcher): a span around each call, passed on in its headers, so the
