@@ -5,6 +5,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/product/test', '<rootDir>/emulators/test', '<rootDir>/stack/test'],
   testMatch: ['**/*.test.ts'],
+  // The workflow bundle every test worker loads, built once per run (product/test/helpers/workflow-bundle.ts).
+  globalSetup: '<rootDir>/product/test/global-setup.ts',
+  globalTeardown: '<rootDir>/product/test/global-teardown.ts',
   // Server-backed tests start real Temporal servers and emulators: give them room on 2 cores.
   testTimeout: 120_000,
   // A test that times out can leave a worker polling; never let that hang the run (CI has a time limit).

@@ -16,6 +16,7 @@ import { requestDeploy, triggerCommit } from 'continuous-training/client/signals
 import { createFakeActivities, createFakeWorld } from 'continuous-training/test/helpers/fake-activities';
 import { testPipeline } from 'continuous-training/test/helpers/pipeline';
 import { browserUnavailableReason, createLocalEnvWithUi, freePort, isCI, launchChromium } from './helpers/browser';
+import { testWorkflowBundle } from 'continuous-training/test/helpers/workflow-bundle';
 
 const unavailable = browserUnavailableReason();
 // Without chromium: skipped locally (setup.sh says how to install it), a failure under CI.
@@ -48,7 +49,7 @@ maybe('Temporal UI', () => {
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('continuous-training/workflows'),
+      ...testWorkflowBundle(),
       activities: createFakeActivities(world),
     });
     // The worker keeps running during the tests: the UI reads the current details by a query.

@@ -15,6 +15,7 @@ import { runUrl } from '../../client/ui-link';
 import { deployerSpec } from '../../client/signals';
 import { loadPipelinesConfig } from '../../client/pipelines-config';
 import { putFiles, startPachydermEmulator, type PachydermEmulator } from '@continuous-training/emulators/pachyderm';
+import { testWorkflowBundle } from '../helpers/workflow-bundle';
 
 const root = path.join(__dirname, '..', '..');
 const tsx = path.join(root, '..', 'node_modules', '.bin', 'tsx'); // hoisted to the workspace root
@@ -105,7 +106,7 @@ describe('against a dev server', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: 'cli-test',
-      workflowsPath: require.resolve('../../workflows'),
+      ...testWorkflowBundle(),
       activities: createFakeActivities(world),
       maxHeartbeatThrottleInterval: '200ms', // cancellation arrives with the next heartbeat
     });
@@ -171,7 +172,7 @@ describe('against a dev server', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: 'cli-test',
-      workflowsPath: require.resolve('../../workflows'),
+      ...testWorkflowBundle(),
       activities: createFakeActivities(world),
       maxHeartbeatThrottleInterval: '200ms',
     });
@@ -279,7 +280,7 @@ describe('against a dev server', () => {
     // A pipeline of its own (input repo "watched"), so nothing of the other tests is in its way.
     const text = fs.readFileSync(config, 'utf8').replace('name: shapes\n', 'name: watched\n').replace('repo: shapes, branch', 'repo: watched, branch');
     fs.writeFileSync(file, text);
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities: createFakeActivities(world) });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, ...testWorkflowBundle(), activities: createFakeActivities(world) });
     await worker.runUntil(async () => {
       const c1 = await putFiles({ url: pachd.url }, 'watched', 'master', { '/a.txt': 'a' });
       const watcher = spawn(tsx, [path.join(root, 'client', 'cli.ts'), 'watch', '--config', file], {

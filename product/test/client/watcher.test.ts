@@ -14,6 +14,7 @@ import { PachydermClient } from '../../activities/pachyderm/client';
 import { runWatcher } from '../../client/watcher';
 import { deploymentQueueWorkflowId, repositoryWorkflowId } from '../../common/ids';
 import { deployerStatusQuery, repositoryStatusQuery } from '../../workflows';
+import { testWorkflowBundle } from '../helpers/workflow-bundle';
 
 let env: TestWorkflowEnvironment;
 let pachd: PachydermEmulator;
@@ -43,7 +44,7 @@ test('commits reach the repository and deployer workflows once each, across a wa
   const world = createFakeWorld();
   const pipeline = testPipeline({ training: { mode: 'per-commit', pollInterval: '1s', timeout: '1h' } });
   const taskQueue = 'watcher-test';
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities: createFakeActivities(world) });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, ...testWorkflowBundle(), activities: createFakeActivities(world) });
   const events: string[] = [];
   const startWatcher = () => {
     const abort = new AbortController();
@@ -94,7 +95,7 @@ test("the watcher's signal does not collect a listener per commit forwarded or p
   const world = createFakeWorld();
   const pipeline = { ...testPipeline({ training: { mode: 'per-commit', pollInterval: '1s', timeout: '1h' } }), input: { project: 'default', repo: 'listeners', branch: 'master' } };
   const taskQueue = 'watcher-listeners';
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities: createFakeActivities(world) });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, ...testWorkflowBundle(), activities: createFakeActivities(world) });
   const abort = new AbortController();
   // The output repository does not exist: that subscription retries (and sleeps) all along.
   const done = runWatcher({

@@ -1,8 +1,9 @@
 // A Temporal test server with a worker running the real workflows over the in-memory activities
 // (test/helpers/fake-activities), shared by the workflow test files.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createFakeActivities, type FakeWorld } from './fake-activities';
+import { testWorkflowBundle } from './workflow-bundle';
 
 export interface FakeWorkerEnv {
   readonly env: TestWorkflowEnvironment;
@@ -12,14 +13,12 @@ export interface FakeWorkerEnv {
   withWorker<T>(world: FakeWorld, fn: (taskQueue: string) => Promise<T>): Promise<T>;
 }
 
-/** Registers beforeAll/afterAll that start and stop the server; the bundle is built once per file. */
+/** Registers beforeAll/afterAll that start and stop the server; workers load the run's shared workflow bundle. */
 export function useFakeWorkerEnv(createEnv: () => Promise<TestWorkflowEnvironment>): FakeWorkerEnv {
   let env: TestWorkflowEnvironment | undefined;
-  let bundle: WorkflowBundleWithSourceMap;
   let n = 0;
   beforeAll(async () => {
     env = await createEnv();
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
   });
   afterAll(async () => {
     await env?.teardown();
@@ -37,7 +36,7 @@ export function useFakeWorkerEnv(createEnv: () => Promise<TestWorkflowEnvironmen
       const worker = await Worker.create({
         connection: this.env.nativeConnection,
         taskQueue,
-        workflowBundle: bundle,
+        ...testWorkflowBundle(),
         activities: createFakeActivities(world),
         // Cancellation reaches an activity with its next heartbeat: don't let throttling delay it.
         maxHeartbeatThrottleInterval: '200ms',

@@ -16,6 +16,7 @@ import { startLocalStack, type LocalStack } from '../../local-stack';
 import { EffectsReader, expectExactlyOnce } from '../reliability/helpers/effects';
 import { commitData, uniquePipeline, waitForPipeline, waitForRunningActivity } from '../reliability/helpers/testbed';
 import { clusterStateDir, describeOnCluster, startTemporalTarget, type TemporalTarget } from '../helpers/temporal-target';
+import { testWorkflowBundlePath } from 'continuous-training/test/helpers/workflow-bundle';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,7 +42,7 @@ describeOnCluster('cluster faults: every run completes, each side effect once', 
       seldonAvailableDelayMs: 8000,
     });
     for (const id of ['hist-training', 'hist-deploy', 'pg-restart']) pipelines.push(uniquePipeline(stack, `cf-${id}`));
-    worker = await createWorker({ connection: target.nativeConnection, namespace: target.namespace, taskQueue, connections: stack.connections });
+    worker = await createWorker({ connection: target.nativeConnection, namespace: target.namespace, taskQueue, connections: stack.connections , workflowBundlePath: testWorkflowBundlePath() });
     workerDone = worker.run();
     watcherDone = runWatcher({
       client: target.client,

@@ -11,6 +11,7 @@ import { createFakeActivities, createFakeWorld } from 'continuous-training/test/
 import { testPipeline } from 'continuous-training/test/helpers/pipeline';
 import { browserUnavailableReason, launchChromium } from '../helpers/browser';
 import { describeOnCluster, isCI, startTemporalTarget, type TemporalTarget } from '../helpers/temporal-target';
+import { testWorkflowBundle } from 'continuous-training/test/helpers/workflow-bundle';
 
 const noBrowser = browserUnavailableReason();
 // Without chromium: skipped locally (setup.sh says how to install it), a failure under CI.
@@ -33,7 +34,7 @@ maybe('Temporal UI on the cluster', () => {
       connection: target.nativeConnection,
       namespace: target.namespace,
       taskQueue,
-      workflowsPath: require.resolve('continuous-training/workflows'),
+      ...testWorkflowBundle(),
       activities: createFakeActivities(world),
     });
     const client = target.client;

@@ -20,6 +20,7 @@ import { putFiles } from '@continuous-training/emulators/pachyderm';
 import { EffectsReader } from '../reliability/helpers/effects';
 import { ctCommand, pipelinesFile } from '../reliability/helpers/ct-cli';
 import { commitData, startTestbed, uniquePipeline, waitForPipeline, type Testbed } from '../reliability/helpers/testbed';
+import { testWorkflowBundlePath } from 'continuous-training/test/helpers/workflow-bundle';
 
 const QUEUE = 'operator-cases';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,7 +31,7 @@ let workerDone: Promise<void>;
 
 beforeAll(async () => {
   tb = await startTestbed({ determinedDelays: { queuedMs: 50, pullingMs: 50, startingMs: 50, runningMs: 300 }, seldonAvailableDelayMs: 200 });
-  worker = await createWorker({ connection: tb.env.nativeConnection, namespace: 'default', taskQueue: QUEUE, connections: tb.stack.connections });
+  worker = await createWorker({ connection: tb.env.nativeConnection, namespace: 'default', taskQueue: QUEUE, connections: tb.stack.connections , workflowBundlePath: testWorkflowBundlePath() });
   workerDone = worker.run();
 }, 180_000);
 

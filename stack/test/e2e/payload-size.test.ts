@@ -12,6 +12,7 @@ import { demoPipeline } from '../../demo-pipeline';
 import { createWorker } from 'continuous-training/worker/create-worker';
 import { putFiles } from '@continuous-training/emulators/pachyderm';
 import { trainingWorkflow, deploymentWorkflow } from 'continuous-training/workflows';
+import { testWorkflowBundlePath } from 'continuous-training/test/helpers/workflow-bundle';
 
 const FILES = 100_000;
 const LIMIT = 64 * 1024;
@@ -25,7 +26,7 @@ const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-payload-'));
 beforeAll(async () => {
   env = await createLocalEnv();
   stack = await startLocalStack({ stateDir, mode: 'simulated', determinedDelays: { queuedMs: 0, pullingMs: 0, startingMs: 0, runningMs: 200 }, seldonAvailableDelayMs: 100 });
-  worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: 'payload', connections: stack.connections });
+  worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: 'payload', connections: stack.connections , workflowBundlePath: testWorkflowBundlePath() });
   running = worker.run();
 }, 120_000);
 

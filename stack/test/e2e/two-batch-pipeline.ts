@@ -20,6 +20,7 @@ import { PachdError, PachdRestClient } from '@continuous-training/emulators/pach
 import { deploymentQueueWorkflowId, repositoryWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
 import { deployerStatusQuery, repositoryStatusQuery } from 'continuous-training/workflows';
 import type { PipelineSpec } from 'continuous-training/common/pipeline';
+import { testWorkflowBundlePath } from 'continuous-training/test/helpers/workflow-bundle';
 
 /** Registers the suite: beforeAll starts the stack with the given pachd and Temporal, afterAll stops it. */
 export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['pachyderm']>, temporalKind: TemporalKind = 'dev'): void {
@@ -41,7 +42,7 @@ export function twoBatchPipelineSuite(pachyderm: NonNullable<LocalStackOptions['
     env = await startTemporalTarget(temporalKind);
     stack = await startLocalStack({ stateDir, pachdAuth: true, pachyderm });
     pipeline = demoPipeline(stack.experimentRepo);
-    worker = await createWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, connections: stack.connections });
+    worker = await createWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, connections: stack.connections , workflowBundlePath: testWorkflowBundlePath() });
     workerDone = worker.run();
     watcherDone = runWatcher({
       client: env.client,

@@ -20,6 +20,7 @@ import { putFiles } from '@continuous-training/emulators/pachyderm';
 import { demoBatch } from '../../demo-data';
 import { ctCommand, pipelinesFile } from '../reliability/helpers/ct-cli';
 import { startTestbed, uniquePipeline, type Testbed } from '../reliability/helpers/testbed';
+import { testWorkflowBundlePath } from 'continuous-training/test/helpers/workflow-bundle';
 
 const QUEUE = 'unblock';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,7 +42,7 @@ function strictExperimentRepo(): string {
 
 beforeAll(async () => {
   tb = await startTestbed({ mode: 'process', determinedDelays: { queuedMs: 20, pullingMs: 20, startingMs: 20 } });
-  worker = await createWorker({ connection: tb.env.nativeConnection, namespace: 'default', taskQueue: QUEUE, connections: tb.stack.connections });
+  worker = await createWorker({ connection: tb.env.nativeConnection, namespace: 'default', taskQueue: QUEUE, connections: tb.stack.connections , workflowBundlePath: testWorkflowBundlePath() });
   workerDone = worker.run();
   const p = uniquePipeline(tb.stack, 'unblock');
   pipeline = { ...p, experiment: { ...p.experiment, gitUrl: strictExperimentRepo() } };

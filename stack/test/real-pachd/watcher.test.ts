@@ -13,6 +13,7 @@ import { deployerStatusQuery, repositoryStatusQuery } from 'continuous-training/
 import { putFiles } from '@continuous-training/emulators/pachyderm';
 import type { RealPachd } from '../../real-pachd';
 import { describeRealPachd, startTestPachd } from './helpers';
+import { testWorkflowBundle } from 'continuous-training/test/helpers/workflow-bundle';
 
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -44,7 +45,7 @@ describeRealPachd('the commit watcher against real pachd', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('continuous-training/workflows'),
+      ...testWorkflowBundle(),
       activities: createFakeActivities(world),
     });
     const events: string[] = [];

@@ -17,7 +17,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { testWorkflowBundle } from 'continuous-training/test/helpers/workflow-bundle';
 import { createActivities, type ConnectionsConfig } from 'continuous-training/activities';
 import { ErrorType } from 'continuous-training/common/errors';
 import { deploymentWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
@@ -38,7 +39,6 @@ const PACHD_TOKEN = 'bad-inputs-pachd-token';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let tb: Testbed;
-let bundle: WorkflowBundleWithSourceMap;
 let crashDir: string;
 let authPachd: PachydermEmulator;
 let workerCount = 0;
@@ -85,7 +85,7 @@ http.createServer((req, res) => {
 `;
 
 async function startWorker(taskQueue: string, connections: ConnectionsConfig): Promise<{ worker: Worker; done: Promise<void> }> {
-  // worker/create-worker.ts's options, with the workflow code bundled once for the whole file, and no
+  // worker/create-worker.ts's options, with the run's shared workflow bundle, and no
   // sticky cache, so a worker that replaces another on the same task queue takes over at once. Each
   // worker has its own code cache, as separate pods do: workers sharing one CT_CACHE_DIR race on its
   // git repositories (see the report of issue 8, part 3).
@@ -94,7 +94,7 @@ async function startWorker(taskQueue: string, connections: ConnectionsConfig): P
     connection: tb.env.nativeConnection,
     namespace: 'default',
     taskQueue,
-    workflowBundle: bundle,
+    ...testWorkflowBundle(),
     activities: createActivities({ ...connections, cacheDir }),
     shutdownGraceTime: '30s',
     maxHeartbeatThrottleInterval: '5s',
@@ -238,13 +238,10 @@ async function trainingOf(c: Case, commitId: string, timeoutMs = 120_000): Promi
 }
 
 beforeAll(async () => {
-  [tb, bundle] = await Promise.all([
-    startTestbed({
-      determinedDelays: { queuedMs: 50, pullingMs: 50, startingMs: 50, runningMs: 300 },
-      seldonAvailableDelayMs: 200,
-    }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('continuous-training/workflows') }),
-  ]);
+  tb = await startTestbed({
+    determinedDelays: { queuedMs: 50, pullingMs: 50, startingMs: 50, runningMs: 300 },
+    seldonAvailableDelayMs: 200,
+  });
   crashDir = path.join(tb.stateDir, 'crash-markers');
   fs.mkdirSync(crashDir);
   const runtime = path.join(tb.stateDir, 'tiny-runtime.cjs');

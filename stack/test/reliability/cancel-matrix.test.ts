@@ -18,6 +18,7 @@ import type { TrainingResult } from 'continuous-training/workflows/training';
 import { EffectsReader } from './helpers/effects';
 import { InterceptProxy, type HoldRule } from './helpers/proxy';
 import { commitData, startTestbed, uniquePipeline, type Testbed } from './helpers/testbed';
+import { testWorkflowBundlePath } from 'continuous-training/test/helpers/workflow-bundle';
 
 const ACTIVE = ['STATE_ACTIVE', 'STATE_RUNNING', 'STATE_QUEUED', 'STATE_PULLING', 'STATE_STARTING', 'STATE_PAUSED', 'ACTIVE', 'RUNNING', 'QUEUED', 'PULLING', 'STARTING', 'PAUSED'];
 const sd = (p: PipelineSpec) => `^/seldon-deploy/api/v1alpha1/namespaces/${p.deployment.namespace}/seldondeployments`;
@@ -50,6 +51,7 @@ beforeAll(async () => {
       pachyderm: { ...c.pachyderm, url: proxies.pachd.url },
       seldon: { ...c.seldon, url: proxies.seldon.url },
     },
+    workflowBundlePath: testWorkflowBundlePath(),
   });
   running = worker.run();
   reader = new EffectsReader(c);

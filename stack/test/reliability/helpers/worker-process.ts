@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ConnectionsConfig } from 'continuous-training/activities';
 import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
+import { testWorkflowBundlePath } from 'continuous-training/test/helpers/workflow-bundle';
 
 export interface WorkerProcessOptions {
   temporalAddress: string;
@@ -66,6 +67,8 @@ export function workerEnv(opts: WorkerProcessOptions, cacheDir: string): Record<
     CT_HTTP_TIMEOUT_MS: String(c.timeoutMs),
     CT_CACHE_DIR: cacheDir,
     CT_LOG_LEVEL: 'WARN',
+    // The run's prebuilt bundle, as production workers load theirs: no webpack at each start.
+    CT_WORKFLOW_BUNDLE: testWorkflowBundlePath(),
     ...opts.env,
   };
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
