@@ -20,7 +20,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { ALL_SEARCH_ATTRIBUTES } from 'continuous-training/common/search-attributes';
 import { temporalCliPath } from 'continuous-training/scripts/temporal-binaries';
-import { CT_SEARCH_ATTRIBUTES, TEMPORAL_SERVER_VERSION } from '../temporal-cluster';
+import { CT_SEARCH_ATTRIBUTES, TEMPORAL_SERVER_VERSION, UI_SERVER_VERSION } from '../temporal-cluster';
+import { postgresBinDir } from '../postgres';
 import { API_SPECS_DIR } from '@continuous-training/emulators/common/specs';
 import { loadPipelinesConfig, findPipeline } from 'continuous-training/client/pipelines-config';
 
@@ -260,6 +261,15 @@ describe('docker-compose.yml', () => {
     const pinned = TEMPORAL_SERVER_VERSION.replace(/^v/, '');
     expect(services['temporal'].image).toBe(`temporalio/server:${pinned}`); // as interpolated with the defaults
     expect(services['temporal-schema'].image).toBe(`temporalio/admin-tools:${pinned}`);
+    // The web UI is the release of the UI server the cluster tier's UI test runs (the temporalio/ui image is its build).
+    expect(services['temporal-ui'].image).toBe(`temporalio/ui:${UI_SERVER_VERSION.replace(/^v/, '')}`);
+    // PostgreSQL: the major version of the server the cluster tier runs on (Debian's package here).
+    const pgBin = postgresBinDir();
+    if (pgBin || isCI) {
+      if (!pgBin) throw new Error("PostgreSQL's server not found under CI=true: run scripts/setup.sh");
+      const major = /\(PostgreSQL\) (\d+)/.exec(execFileSync(path.join(pgBin, 'postgres'), ['--version'], { encoding: 'utf8' }))?.[1];
+      expect(services['postgresql'].image).toBe(`postgres:${major}`);
+    }
     // The same list of search attributes as the cluster stack hands setup-namespace.sh.
     const words = (s: string) => s.trim().split(/\s+/).sort();
     expect(words(String(services['temporal-setup'].environment?.CT_SEARCH_ATTRIBUTES))).toEqual(words(CT_SEARCH_ATTRIBUTES));
