@@ -4,7 +4,7 @@
 // checked with a slow describe() poll. Timings come from the server's start/close times and, afterwards, the
 // workflows' status queries and histories. (A client long-polling result(), or describing a workflow every
 // 20 ms, delays each of its workflow tasks by 20-30 ms on the dev server: see RESULTS.md.)
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { requestDeploy, triggerCommit } from 'continuous-training/client/signals';
 import { deploymentWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
 import type { PipelineSpec } from 'continuous-training/common/pipeline';
@@ -143,8 +143,8 @@ export async function runOrchestrated(
   const [tDesc, dDesc, tStatus, dStatus] = await Promise.all([
     trainingHandle.describe(),
     deployHandle.describe(),
-    trainingHandle.query<TrainingStatus>('status'),
-    deployHandle.query<DeploymentStatus>('status'),
+    queryStatus<TrainingStatus>(trainingHandle),
+    queryStatus<DeploymentStatus>(deployHandle),
   ]);
   const since = (d: Date | string | undefined) => (d ? new Date(d).getTime() - t0 : NaN);
   const waitReady = dStatus.steps.find((s) => s.name === 'wait-ready');
@@ -221,4 +221,19 @@ export async function activityPhases(client: Client, workflowId: string): Promis
     });
   }
   return out;
+}
+
+/**
+ * The status query of a closed workflow: the worker replays its history to answer. After a burst of 50 runs
+ * the server may give up on some of a hundred such queries at once (CANCELLED, context canceled): ask again.
+ */
+async function queryStatus<T>(handle: WorkflowHandle, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await handle.query<T>('status');
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await sleep(1000 * attempt);
+    }
+  }
 }
