@@ -3,7 +3,8 @@
 // the training it starts and every activity of that training (each execution under its scheduling); the
 // rollout of its output commit joins that trace when the deploy request names it.
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Worker } from '@temporalio/worker';
+import { Worker, type InjectedSinks } from '@temporalio/worker';
+import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import { createLocalEnv } from '../helpers/temporal';
 import { createFakeActivities, createFakeWorld } from '../helpers/fake-activities';
 import { testPipeline } from '../helpers/pipeline';
@@ -13,6 +14,7 @@ import type { QueryDefinition } from '@temporalio/common';
 import { requestDeploy, triggerCommit } from '../../client/signals';
 import { deployerStatusQuery, repositoryStatusQuery, trainingWorkflow } from '../../workflows';
 import { trainingWorkflowId } from '../../common/ids';
+import { testWorkflowBundlePath } from '../helpers/workflow-bundle';
 
 jest.setTimeout(120_000);
 
@@ -20,6 +22,37 @@ test('off without an OTLP endpoint, exporting with one', () => {
   expect(tracingFromEnv({}).exporting).toBe(false);
   expect(tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).exporting).toBe(true);
   expect(tracingFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }).exporting).toBe(true);
+});
+
+test("a prebuilt bundle (CT_WORKFLOW_BUNDLE) traces its workflows; with tracing off their spans go to a sink that drops them", async () => {
+  const env = await createLocalEnv();
+  try {
+    const drop = tracingFromEnv({}).workerOptions(true).sinks?.exporter as InjectedSinks<OpenTelemetrySinks>['exporter'] | undefined;
+    expect(drop).toBeDefined();
+    const exported: string[] = [];
+    const taskQueue = 'tracing-bundle';
+    const sinks: InjectedSinks<OpenTelemetrySinks> = {
+      exporter: {
+        export: {
+          fn: async (info, spans) => {
+            exported.push(...spans.map((s) => s.name));
+            await drop!.export.fn(info, spans);
+          },
+        },
+      },
+    };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: testWorkflowBundlePath() },
+      activities: createFakeActivities(createFakeWorld()),
+      sinks,
+    });
+    await worker.runUntil(env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: 'tracing-bundle-c1', args: [{ pipeline: testPipeline(), commit: 'c1' }] }));
+    expect(exported).toEqual(expect.arrayContaining(['RunWorkflow:trainingWorkflow', 'StartActivity:publishModel']));
+  } finally {
+    await env.teardown();
+  }
 });
 
 test('each commit is a trace of its own: the request that queued it, its training and every activity of that training', async () => {

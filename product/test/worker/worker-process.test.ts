@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLocalEnv } from '../helpers/temporal';
 import { testPipeline } from '../helpers/pipeline';
-import { trainingWorkflow } from '../../workflows';
+import { trainingWorkflow, trainingStatusQuery } from '../../workflows';
 import { bundleWorkflows } from '../../scripts/bundle-workflows';
 
 const root = path.join(__dirname, '..', '..');
@@ -117,6 +117,8 @@ describe('with a dev server', () => {
       args: [{ pipeline: testPipeline(), commit: 'c1' }],
     });
     for (let i = 0; i < 100 && determinedRequests.length === before; i++) await new Promise((r) => setTimeout(r, 100));
+    // A query runs the workflow's code on the worker too (and, with the tracing interceptors, ends a span).
+    expect(await handle.query(trainingStatusQuery)).toMatchObject({ commit: 'c1' });
     await handle.terminate('test done');
     expect(determinedRequests.slice(before)).toContain('POST /api/v1/auth/login');
   }
@@ -142,8 +144,6 @@ describe('with a dev server', () => {
         expect(await waitStarted(w)).toMatchObject({ level: 'info', message: 'worker started', workflowBundle: bundle });
         await expectWorkflowRuns('worker-bundle');
         expect(w.stderr()).not.toContain('Workflow bundle created');
-        // The bundle's tracing interceptors record spans even with tracing off: the worker takes them (and drops them).
-        expect(w.stderr()).not.toContain('unregistered external sink');
       } finally {
         w.child.kill('SIGTERM');
       }
