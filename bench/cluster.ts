@@ -267,8 +267,8 @@ async function main(): Promise<void> {
       `- ${POLLING_STEP} in the workflows is mostly the deployment workflow's own 2 s readiness poll interval (after a replace the first read`,
       `  still shows the status from before it; the direct baseline's rollout is read once, Available): that is the product's pacing, not`,
       `  Temporal's, so the per-step overhead is the mean over the other ${otherSteps.length} steps of (workflow step − direct call); concurrent steps count each.`,
-      `- Temporal's floor: a workflow awaiting 20 no-op activities one after another, run by a worker with the SDK's default options on`,
-      `  the same server (median of ${floor.cluster.runs.length} chains after 2 warm-ups, between the two parts of this benchmark): what one activity step costs`,
+      `- Temporal's floor: a workflow awaiting ${floor.cluster.steps} no-op activities one after another, run by a worker with the SDK's default options on`,
+      `  the same server (median of ${floor.cluster.runs.length} chains after ${floor.cluster.warmup} warm-ups, between the two parts of this benchmark): what one activity step costs`,
       `  on this machine with nothing of the product in it (the workflow task that schedules it, the activity task and its report, the`,
       `  next workflow task). Against it, the mean overhead of the product's ${activitySteps.length} activity steps (${LOCAL_STEPS.join(', ')} are local`,
       `  activities, inside a workflow task): dev server ${fmt(meanOverhead('dev server', activitySteps), 1)} ms (floor ${fmt(floor['dev server'].msPerStep, 1)}),` +

@@ -9,6 +9,9 @@ export interface Floor {
   /** Median over the runs of (workflow start → result) / steps. */
   msPerStep: number;
   runs: number[];
+  /** No-op activities per chain, and chains run before the measured ones. */
+  steps: number;
+  warmup: number;
 }
 
 export async function measureFloor(address: string, taskQueue: string, { steps = 20, runs = 7, warmup = 2 } = {}): Promise<Floor> {
@@ -34,5 +37,5 @@ export async function measureFloor(address: string, taskQueue: string, { steps =
     await connection.close();
     await nativeConnection.close();
   }
-  return { msPerStep: median(measured), runs: measured };
+  return { msPerStep: median(measured), runs: measured, steps, warmup };
 }
