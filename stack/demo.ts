@@ -23,6 +23,7 @@ import type { TrainingResult } from 'continuous-training/workflows/training';
 import type { DeploymentResult } from 'continuous-training/workflows/deployment';
 import { colourEnabled, formatDuration, makeStyle, table } from 'continuous-training/client/render';
 import { elapsed, followRun, type RunView } from 'continuous-training/client/run-view';
+import { sdkRunReader } from 'continuous-training/client/sdk-run-reader';
 
 const { values: args } = parseArgs({
   options: {
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
 
 /** Follows a run as `ct trigger --wait` does (steps, then live progress: step, experiment, elapsed time). */
 function follow(client: Client, workflowId: string, waitingFor: string): Promise<RunView> {
-  return followRun(client, {
+  return followRun(sdkRunReader(client), {
     style,
     tty: !!process.stdout.isTTY,
     write: (text) => process.stdout.write(text),

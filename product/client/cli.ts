@@ -55,9 +55,13 @@ async function main(argv: string[]): Promise<number> {
     ? await checkedConfig(command, values)
     : [];
   if (['status', 'cancel'].includes(command) && !rest[0]) throw new UsageError(`${command} needs a WORKFLOW_ID`);
-  // Node 22.1+ keeps V8's compiled code of the modules loaded from here on (the Temporal client is most
-  // of `ct status`'s start-up) in a cache on disk; older Node has no such switch.
+  // Node 22.1+ keeps V8's compiled code of the modules loaded from here on (the Temporal client is most of
+  // the start-up of the commands that use it) in a cache on disk; older Node has no such switch.
   (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  if (command === 'status' && !values.follow) {
+    const { showStatus } = await import('./status-command');
+    return showStatus(rest[0], values);
+  }
   const { runTemporalCommand } = await import('./temporal-commands');
   return runTemporalCommand(command, rest, values, configured);
 }

@@ -1,7 +1,7 @@
 // One run as `ct status` shows it, and `ct status --follow` / `ct trigger --wait` following it live: the
 // describe (state, times, the pending experiment wait's last heartbeat), the status query (steps, current
 // step, result) and the run's UI link.
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { NotFoundError } from './cli-support';
 import type { ExperimentProgress } from '../common/types';
 import type { StepRecord } from '../workflows/steps';
 import type { RunSummary } from '../workflows/commit-queue';
@@ -21,8 +21,15 @@ export interface AnyStatus {
   specRevision?: string | null;
 }
 
-export interface RunView {
-  workflowId: string;
+/**
+ * What a reader of runs gets from Temporal for a workflow's current run: the description, the status query's
+ * answer (or why there is none) and, for a run that closed without completing, its failure. Two readers: the
+ * SDK's client (sdk-run-reader.ts), and the three calls `ct status` makes without the SDK (wire-run-reader.ts).
+ * Both throw NotFoundError when there is no such workflow.
+ */
+export type RunReader = (workflowId: string) => Promise<RunReading>;
+
+export interface RunReading {
   runId: string;
   type: string;
   state: string;
@@ -31,49 +38,29 @@ export interface RunView {
   status: AnyStatus | null;
   /** Why the status query did not answer (no worker, ...). */
   statusUnavailable?: string;
-  /** The experiment as the status query has it, or newer: the last heartbeat of the running wait. */
-  experiment: ExperimentProgress | null;
+  /** The last heartbeat of each pending activity (the first value of its details). */
+  heartbeats: unknown[];
   /** The failure of a closed run that did not complete. */
   failure?: string;
 }
 
-export async function readRun(client: Client, workflowId: string): Promise<RunView> {
-  const handle = client.workflow.getHandle(workflowId);
-  let statusUnavailable: string | undefined;
-  // Both at once: the query does not need the description (one round trip less for `ct status`).
-  const [description, status] = await Promise.all([
-    handle.describe(),
-    handle.query<AnyStatus>('status').catch((err: unknown) => {
-      statusUnavailable = (err as Error).message.split('\n')[0];
-      return null;
-    }),
-  ]);
+export interface RunView extends Omit<RunReading, 'heartbeats'> {
+  workflowId: string;
+  /** The experiment as the status query has it, or newer: the last heartbeat of the running wait. */
+  experiment: ExperimentProgress | null;
+}
+
+/** The states whose run has a failure to show (its close event). */
+export const FAILED_STATES = ['FAILED', 'TIMED_OUT', 'CANCELLED', 'TERMINATED'];
+
+export async function readRun(read: RunReader, workflowId: string): Promise<RunView> {
+  const { heartbeats, ...reading } = await read(workflowId);
   // The wait for the experiment heartbeats its progress on each poll; the query has it at each state change only.
-  let experiment = status?.experiment ?? null;
-  for (const activity of description.raw.pendingActivities ?? []) {
-    const details = activity.heartbeatDetails?.payloads?.[0];
-    if (!details) continue;
-    const beat = client.options.loadedDataConverter.payloadConverter.fromPayload<ExperimentProgress>(details);
+  let experiment = reading.status?.experiment ?? null;
+  for (const beat of heartbeats as (ExperimentProgress | null)[]) {
     if (beat && typeof beat.experimentId === 'number') experiment = beat;
   }
-  const view: RunView = {
-    workflowId,
-    runId: description.runId,
-    type: description.type,
-    state: description.status.name,
-    start: description.startTime,
-    close: description.closeTime,
-    status,
-    statusUnavailable,
-    experiment,
-  };
-  if (view.state !== 'RUNNING' && view.state !== 'COMPLETED' && view.state !== 'CONTINUED_AS_NEW') {
-    await handle.result().catch((err: unknown) => {
-      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-      view.failure = (cause?.message ?? (err as Error).message).split('\n')[0];
-    });
-  }
-  return view;
+  return { workflowId, ...reading, experiment };
 }
 
 export function elapsed(view: RunView, now = Date.now()): number {
@@ -146,7 +133,7 @@ export interface FollowOptions {
 }
 
 /** Follows a run until it closes; prints finished steps as they come, the progress, the result and the link. Resolves to the final view. */
-export async function followRun(client: Client, opts: FollowOptions): Promise<RunView> {
+export async function followRun(read: RunReader, opts: FollowOptions): Promise<RunView> {
   const { style, write } = opts;
   const started = Date.now();
   let printedSteps = 0;
@@ -171,8 +158,8 @@ export async function followRun(client: Client, opts: FollowOptions): Promise<Ru
     const target = await opts.target();
     let view: RunView | null = null;
     if (target) {
-      view = await readRun(client, target.workflowId).catch((err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) return null;
+      view = await readRun(read, target.workflowId).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return null;
         throw err;
       });
       if (view && view.runId === target.skipRunId) view = null; // the earlier run of a retried training

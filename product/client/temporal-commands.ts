@@ -47,10 +47,10 @@ export async function runTemporalCommand(command: string, rest: string[], values
       const link = (workflowId: string, runId?: string) => runUrl(uiBase, config.namespace, workflowId, runId);
       /** Follows a run live on stdout (redrawn in place on a terminal; with --json, on stderr as lines). */
       const follow = async (opts: { waitingFor: string; target: () => Promise<{ workflowId: string; skipRunId?: string } | null> }) => {
-        const { followRun } = await import('./run-view');
+        const [{ followRun }, { sdkRunReader }] = await Promise.all([import('./run-view'), import('./sdk-run-reader')]);
         const stream = json ? process.stderr : process.stdout;
         let followed = '';
-        return followRun(client, {
+        return followRun(sdkRunReader(client), {
           ...opts,
           style: json ? makeStyle(false) : style,
           tty: !!stream.isTTY,
@@ -153,30 +153,11 @@ export async function runTemporalCommand(command: string, rest: string[], values
           return 0;
         }
         case 'status': {
+          // Only --follow comes here: a single read is status-command.ts, without the SDK.
           const workflowId = rest[0];
-          if (!workflowId) throw new UsageError('status needs a WORKFLOW_ID');
-          if (values.follow) {
-            const view = await follow({ waitingFor: `waiting for ${workflowId} to start`, target: async () => ({ workflowId }) });
-            if (json) out(true, { workflowId, runId: view.runId, type: view.type, state: view.state, status: view.status, failure: view.failure ?? null }, '');
-            return view.state === 'COMPLETED' ? 0 : 1;
-          }
-          const { readRun, renderRun } = await import('./run-view');
-          const view = await readRun(client, workflowId);
-          out(
-            json,
-            {
-              workflowId,
-              runId: view.runId,
-              type: view.type,
-              state: view.state,
-              status: view.status ?? { unavailable: view.statusUnavailable },
-              experiment: view.experiment,
-              failure: view.failure ?? null,
-              url: link(workflowId, view.runId),
-            },
-            renderRun(view, style, link(workflowId, view.runId)),
-          );
-          return 0;
+          const view = await follow({ waitingFor: `waiting for ${workflowId} to start`, target: async () => ({ workflowId }) });
+          if (json) out(true, { workflowId, runId: view.runId, type: view.type, state: view.state, status: view.status, failure: view.failure ?? null }, '');
+          return view.state === 'COMPLETED' ? 0 : 1;
         }
         case 'list': {
           const clauses: string[] = [];

@@ -10,6 +10,7 @@ import { createFakeActivities, createFakeWorld } from '../helpers/fake-activitie
 import { deploymentQueueWorkflowId, repositoryWorkflowId, trainingWorkflowId } from '../../common/ids';
 import { deployerStatusQuery, deployerWorkflow, repositoryStatusQuery, trainingStatusQuery } from '../../workflows';
 import { followRun } from '../../client/run-view';
+import { sdkRunReader } from '../../client/sdk-run-reader';
 import { makeStyle } from '../../client/render';
 import { runUrl } from '../../client/ui-link';
 import { deployerSpec } from '../../client/signals';
@@ -189,7 +190,7 @@ describe('against a dev server', () => {
 
       // On a terminal: the progress line is redrawn in place, in colour.
       let screen = '';
-      const followed = followRun(env.client, {
+      const followed = followRun(sdkRunReader(env.client), {
         style: makeStyle(true),
         tty: true,
         write: (s) => (screen += s),

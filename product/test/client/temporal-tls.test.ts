@@ -120,6 +120,16 @@ test('a profile with an API key: TLS is implied and the key reaches the listener
   );
 });
 
+test('ct status (its own gRPC calls, without the SDK) connects with the same settings: mTLS, an API key, a wrong key refused', async () => {
+  const [mtlsBefore, keyedBefore] = [mtls.forwarded, keyed.forwarded];
+  // The server's answer (no such workflow: exit 3) proves the call went through the listener.
+  expect(await ct(['status', 'no-such-workflow'], { TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'mtls' })).toMatchObject({ code: 3, stderr: 'error: workflow not found for ID: no-such-workflow' });
+  expect(await ct(['status', 'no-such-workflow'], { TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'cloud' })).toMatchObject({ code: 3 });
+  expect([mtls.forwarded, keyed.forwarded]).toEqual([mtlsBefore + 2, keyedBefore + 2]); // the describe and the query
+  const refused = await ct(['status', 'no-such-workflow'], { TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'cloud', TEMPORAL_API_KEY: 'wrong' });
+  expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(new RegExp(`^error: cannot reach Temporal at ${keyed.address} \\(from profile "cloud" of .*temporal\\.toml; TLS, API key\\): invalid API key$`)) });
+});
+
 test('TEMPORAL_TLS=false is honoured with an API key (a plaintext server with a key-checking proxy in front, e.g. a sidecar)', async () => {
   const vars = { TEMPORAL_ADDRESS: env.address, TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false', HOME: dir };
   expect(loadTemporalConfig(vars).tls).toBe(false);
