@@ -274,6 +274,22 @@ describe('against a dev server', () => {
     });
   });
 
+  test('ct status does not load the Temporal SDK (its start-up is mostly that load); ct list does', async () => {
+    // A preload that reports, as the process exits, which modules of the SDK's client and protobufs it loaded.
+    const probe = path.join(dir, 'loaded-sdk.js');
+    fs.writeFileSync(probe, `process.on('exit', () => require('fs').writeSync(2, 'SDK ' + JSON.stringify(Object.keys(require.cache).filter((m) => /@temporalio[\\\\/](client|proto)[\\\\/]/.test(m)).length) + '\\n'));`);
+    const vars = { TEMPORAL_ADDRESS: env.address, NODE_OPTIONS: `--require ${probe}` };
+    // One line per node process (tsx runs the CLI in a child of its own).
+    const loaded = (stderr: string) => [...stderr.matchAll(/^SDK (\d+)$/gm)].map((m) => Number(m[1]));
+    const status = await ct(['status', 'no-such-workflow'], vars);
+    expect(status).toMatchObject({ code: 3, stderr: expect.stringMatching(/^error: workflow not found for ID: no-such-workflow\n/) });
+    expect(loaded(status.stderr)).toContain(0);
+    expect(Math.max(...loaded(status.stderr))).toBe(0);
+    const list = await ct(['list', '--commit', 'none', '--json'], vars);
+    expect(list.code).toBe(0);
+    expect(Math.max(...loaded(list.stderr))).toBeGreaterThan(10);
+  });
+
   test('ct watch applies a changed pipelines file to the running repository workflow, and pause/resume --deployment reach the deployer', async () => {
     const world = createFakeWorld();
     const taskQueue = 'cli-watch';
