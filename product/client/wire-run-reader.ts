@@ -10,6 +10,8 @@ import { GrpcCode, GrpcStatusError, ProtoMessage, ProtoWriter, openChannel } fro
 // temporal.api.enums.v1.WorkflowExecutionStatus, named as the SDK names them.
 const STATES = ['UNSPECIFIED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT', 'PAUSED'];
 const CLOSE_EVENT = 2; // HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+/** Answers that mean the server cannot be used at all, reported as the SDK's connection failure is. */
+const CONNECTION_REFUSALS: number[] = [GrpcCode.UNAVAILABLE, GrpcCode.UNAUTHENTICATED, GrpcCode.PERMISSION_DENIED];
 
 /**
  * Reads one run over a connection of its own, closed before it returns. A transport failure (or a refused
@@ -41,7 +43,7 @@ export function wireRunReader(config: TemporalConfig): RunReader {
       return reading;
     } catch (err) {
       if (err instanceof GrpcStatusError && err.code === GrpcCode.NOT_FOUND) throw new NotFoundError(err.details);
-      if (err instanceof GrpcStatusError && ![GrpcCode.UNAVAILABLE, GrpcCode.UNAUTHENTICATED, GrpcCode.PERMISSION_DENIED].includes(err.code as never)) throw err;
+      if (err instanceof GrpcStatusError && !CONNECTION_REFUSALS.includes(err.code)) throw err;
       throw await cannotReach(config, err);
     } finally {
       channel.close();
