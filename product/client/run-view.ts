@@ -54,14 +54,7 @@ export interface RunView extends Omit<RunReading, 'heartbeats'> {
 export const FAILED_STATES = ['FAILED', 'TIMED_OUT', 'CANCELLED', 'TERMINATED'];
 
 export async function readRun(read: RunReader, workflowId: string): Promise<RunView> {
-  let first = await read(workflowId);
-  // A status query answered as the run was completing can lack its result; a completed run no longer changes,
-  // so it is read once more (the same run only: a retry may have started a new one).
-  if (first.state === 'COMPLETED' && !first.status?.result) {
-    const again = await read(workflowId);
-    if (again.runId === first.runId) first = again;
-  }
-  const { heartbeats, ...reading } = first;
+  const { heartbeats, ...reading } = await read(workflowId);
   // The wait for the experiment heartbeats its progress on each poll; the query has it at each state change only.
   let experiment = reading.status?.experiment ?? null;
   for (const beat of heartbeats as (ExperimentProgress | null)[]) {

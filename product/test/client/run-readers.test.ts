@@ -9,7 +9,7 @@ import { testPipeline } from '../helpers/pipeline';
 import { testWorkflowBundle } from '../helpers/workflow-bundle';
 import { trainingStatusQuery, trainingWorkflow } from '../../workflows';
 import { loadTemporalConfig } from '../../worker/temporal-config';
-import { readRun, type RunReader, type RunReading, type RunView } from '../../client/run-view';
+import { readRun, type RunView } from '../../client/run-view';
 import { sdkRunReader } from '../../client/sdk-run-reader';
 import { wireRunReader } from '../../client/wire-run-reader';
 import { NotFoundError } from '../../client/cli-support';
@@ -103,31 +103,4 @@ test('an unknown workflow is NotFoundError both ways', async () => {
   const config = loadTemporalConfig({ TEMPORAL_ADDRESS: env.address, HOME: '/nonexistent' });
   await expect(readRun(wireRunReader(config), 'readers-no-such')).rejects.toThrow(NotFoundError);
   await expect(readRun(sdkRunReader(env.client), 'readers-no-such')).rejects.toThrow(NotFoundError);
-});
-
-test('a completed run whose status was read as it completed (no result yet) is read once more; a new run is not taken for it', async () => {
-  const reading = (runId: string, state: string, result: Record<string, unknown> | null): RunReading => ({
-    runId,
-    type: 'trainingWorkflow',
-    state,
-    start: new Date(0),
-    close: new Date(1000),
-    status: { step: null, result },
-    heartbeats: [],
-  });
-  const reader = (...answers: RunReading[]): RunReader & { calls: number } => {
-    const read = Object.assign(async () => answers[Math.min(read.calls++, answers.length - 1)], { calls: 0 });
-    return read;
-  };
-  const raced = reader(reading('r1', 'COMPLETED', null), reading('r1', 'COMPLETED', { status: 'trained' }));
-  expect((await readRun(raced, 'w')).status?.result).toEqual({ status: 'trained' });
-  expect(raced.calls).toBe(2);
-  const retried = reader(reading('r1', 'COMPLETED', null), reading('r2', 'RUNNING', null));
-  expect(await readRun(retried, 'w')).toMatchObject({ runId: 'r1', state: 'COMPLETED' });
-  // A run read with its result, or one that failed, is read once.
-  const complete = reader(reading('r1', 'COMPLETED', { status: 'trained' }));
-  await readRun(complete, 'w');
-  const failed = reader(reading('r1', 'FAILED', null));
-  await readRun(failed, 'w');
-  expect([complete.calls, failed.calls]).toEqual([1, 1]);
 });
