@@ -5,6 +5,7 @@
 // the SDK. Protobuf field numbers never change in a published API, so the few used here are stable.
 import http2 from 'node:http2';
 import type { TemporalConfig } from '../worker/temporal-config';
+import { tlsConnectOptions } from '../worker/tls-probe';
 
 /** A call the server answered with a non-OK gRPC status. */
 export class GrpcStatusError extends Error {
@@ -144,17 +145,8 @@ export interface GrpcChannel {
  * and the profile's gRPC metadata. A failure to connect rejects every call with the transport's error.
  */
 export function openChannel(config: TemporalConfig, connectTimeoutMs = 5000): GrpcChannel {
-  const tls = config.tls === true ? {} : config.tls || undefined;
-  const session = http2.connect(`${tls ? 'https' : 'http'}://${config.address}`, {
-    ...(tls
-      ? {
-          ca: tls.serverRootCACertificate ? Buffer.from(tls.serverRootCACertificate) : undefined,
-          cert: tls.clientCertPair ? Buffer.from(tls.clientCertPair.crt) : undefined,
-          key: tls.clientCertPair ? Buffer.from(tls.clientCertPair.key) : undefined,
-          servername: tls.serverNameOverride,
-        }
-      : {}),
-  });
+  const tls = tlsConnectOptions(config);
+  const session = http2.connect(`${tls ? 'https' : 'http'}://${config.address}`, tls ?? {});
   let failure: Error | undefined;
   // Connected once the server has sent its HTTP/2 settings: a listener that accepts and never speaks times out.
   const timer = setTimeout(() => session.destroy(new Error(`no connection within ${connectTimeoutMs / 1000}s`)), connectTimeoutMs);

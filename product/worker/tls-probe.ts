@@ -16,25 +16,31 @@ const UNTRUSTED = new Set([
 
 const pem = (data: Uint8Array | undefined) => (data ? Buffer.from(data) : undefined);
 
-/** A sentence for a failed handshake, or undefined when TLS is off or the handshake succeeds. */
-export async function probeTls(config: TemporalConfig, timeoutMs = 3000): Promise<string | undefined> {
+/**
+ * The TLS options of a connection to Temporal from its settings (system CAs or the configured CA, client
+ * certificate, server name), or undefined when TLS is off: for this probe and `ct status`'s own calls (grpc-wire.ts).
+ */
+export function tlsConnectOptions(config: TemporalConfig): tls.ConnectionOptions | undefined {
   if (!config.tls) return undefined;
   const settings = config.tls === true ? {} : config.tls;
+  const host = config.address.slice(0, config.address.lastIndexOf(':'));
+  return {
+    servername: settings.serverNameOverride ?? (net.isIP(host) ? undefined : host),
+    ca: pem(settings.serverRootCACertificate),
+    cert: pem(settings.clientCertPair?.crt),
+    key: pem(settings.clientCertPair?.key),
+    ALPNProtocols: ['h2'],
+    checkServerIdentity: settings.serverNameOverride ? (_host, cert) => tls.checkServerIdentity(settings.serverNameOverride!, cert) : undefined,
+  };
+}
+
+/** A sentence for a failed handshake, or undefined when TLS is off or the handshake succeeds. */
+export async function probeTls(config: TemporalConfig, timeoutMs = 3000): Promise<string | undefined> {
+  const options = tlsConnectOptions(config);
+  if (!options) return undefined;
   const at = config.address.lastIndexOf(':');
-  const host = config.address.slice(0, at);
-  const port = Number(config.address.slice(at + 1));
-  const servername = settings.serverNameOverride ?? (net.isIP(host) ? undefined : host);
   const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-    const socket = tls.connect({
-      host,
-      port,
-      servername,
-      ca: pem(settings.serverRootCACertificate),
-      cert: pem(settings.clientCertPair?.crt),
-      key: pem(settings.clientCertPair?.key),
-      ALPNProtocols: ['h2'],
-      checkServerIdentity: settings.serverNameOverride ? (_host, cert) => tls.checkServerIdentity(settings.serverNameOverride!, cert) : undefined,
-    });
+    const socket = tls.connect({ ...options, host: config.address.slice(0, at), port: Number(config.address.slice(at + 1)) });
     const done = (err: NodeJS.ErrnoException | null) => {
       socket.destroy();
       resolve(err);
