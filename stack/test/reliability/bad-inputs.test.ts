@@ -85,10 +85,12 @@ http.createServer((req, res) => {
 `;
 
 async function startWorker(taskQueue: string, connections: ConnectionsConfig): Promise<{ worker: Worker; done: Promise<void> }> {
-  // worker/create-worker.ts's options, with the run's shared workflow bundle, and no
-  // sticky cache, so a worker that replaces another on the same task queue takes over at once. Each
-  // worker has its own code cache, as separate pods do: workers sharing one CT_CACHE_DIR race on its
-  // git repositories (see the report of issue 8, part 3).
+  // worker/create-worker.ts's options, with the run's shared workflow bundle. A worker that replaces
+  // another on the same task queue takes over at once: a worker's shutdown tells the server to stop
+  // using its sticky queue. (No sticky cache, `maxCachedWorkflows: 0`, cost 10 s workflow-task
+  // timeouts: SDK 1.24 evicted runs with local activities in flight and failed their next task as
+  // nondeterministic.) Each worker has its own code cache, as separate pods do: workers sharing one
+  // CT_CACHE_DIR race on its git repositories (see the report of issue 8, part 3).
   const cacheDir = path.join(tb.stateDir, `worker-cache-${++workerCount}`);
   const worker = await Worker.create({
     connection: tb.env.nativeConnection,
@@ -98,7 +100,6 @@ async function startWorker(taskQueue: string, connections: ConnectionsConfig): P
     activities: createActivities({ ...connections, cacheDir }),
     shutdownGraceTime: '30s',
     maxHeartbeatThrottleInterval: '5s',
-    maxCachedWorkflows: 0,
   });
   const entry = { worker, done: worker.run() };
   workers.add(entry);
