@@ -29,7 +29,7 @@ const typesOnly = {
 };
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/', '**/build/', '.venv/', '.state/', '.cache/', '**/*.js', '**/*.mjs', 'experiments/', 'serving/'] },
+  { ignores: ['**/node_modules/', '**/build/', '**/.test-build-*/', '.venv/', '.state/', '.cache/', '**/*.js', '**/*.mjs', 'experiments/', 'serving/'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -19,6 +19,8 @@ import yaml from 'js-yaml';
 import Ajv from 'ajv';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLocalEnv } from 'continuous-training/test/helpers/temporal';
+import { ctCommandLine, productBuildPath } from 'continuous-training/test/helpers/product-build';
+import { testWorkflowBundlePath } from 'continuous-training/test/helpers/workflow-bundle';
 import { freePort } from './helpers/browser';
 import { loadPipelinesConfig } from 'continuous-training/client/pipelines-config';
 import { parseDuration } from 'continuous-training/common/duration';
@@ -460,13 +462,16 @@ describeWithTools('the probes, on the worker and the watcher started with the ch
   }
 
   /**
-   * A process from the chart's arguments, run from the sources in the product's folder (the image's WORKDIR):
-   * `node ...` as is, `ct ...` as the CLI's source with tsx's loader.
+   * A process from the chart's arguments, as the image runs them from its WORKDIR (the product's folder), on
+   * the test run's compiled product in place of the image's build/: `node ...` as is, `ct ...` as the `ct` bin,
+   * with the image's CT_WORKFLOW_BUNDLE (the Dockerfile's ENV; here the run's bundle, built the same way).
    */
   function start(args: string[], childEnv: Record<string, string>) {
     expect(['node', 'ct']).toContain(args[0]);
-    const argv = args[0] === 'ct' ? ['--import', 'tsx', 'client/cli.ts', ...args.slice(1)] : args.slice(1);
-    const child = spawn(process.execPath, argv, { cwd: path.join(root, 'product'), env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    const build = productBuildPath();
+    const argv = args[0] === 'ct' ? [ctCommandLine()[1], ...args.slice(1)] : args.slice(1).map((a) => a.replace(/^build\//, `${build}/`));
+    const env = { CT_WORKFLOW_BUNDLE: testWorkflowBundlePath(), ...childEnv };
+    const child = spawn(process.execPath, argv, { cwd: path.join(root, 'product'), env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -513,9 +518,8 @@ describeWithTools('the probes, on the worker and the watcher started with the ch
       CT_METRICS_ADDRESS: `127.0.0.1:${await freePort()}`,
       CT_HEALTH_ADDRESS: `127.0.0.1:${healthPort}`,
     });
-    // The image runs build/worker/main.js, compiled from worker/main.ts: the source with tsx's loader here.
     expect(c.args).toEqual(['node', '--max-semi-space-size=2', 'build/worker/main.js']);
-    const w = start(['node', '--max-semi-space-size=2', '--import', 'tsx', 'worker/main.ts'], childEnv);
+    const w = start(c.args, childEnv);
     try {
       const urls = probeUrls(c, healthPort);
       expect((await poll(urls.live, (s) => s === 200, w.stderr)).body).toBe('ok\n');

@@ -17,9 +17,9 @@ import { deployerSpec } from '../../client/signals';
 import { loadPipelinesConfig } from '../../client/pipelines-config';
 import { putFiles, startPachydermEmulator, type PachydermEmulator } from '@continuous-training/emulators/pachyderm';
 import { testWorkflowBundle } from '../helpers/workflow-bundle';
+import { ctCommandLine } from '../helpers/product-build';
 
 const root = path.join(__dirname, '..', '..');
-const tsx = path.join(root, '..', 'node_modules', '.bin', 'tsx'); // hoisted to the workspace root
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-cli-'));
 const config = path.join(dir, 'pipelines.yaml');
 fs.writeFileSync(
@@ -28,14 +28,15 @@ fs.writeFileSync(
 );
 
 /**
- * Runs the CLI asynchronously: the in-process worker of the test must keep running meanwhile. `live`
+ * Runs the CLI (the compiled `ct` bin, as installed) asynchronously: the in-process worker of the test must keep running meanwhile. `live`
  * receives stdout as it comes (for a command that prints progress until it ends).
  */
 function ct(args: string[], env: Record<string, string> = {}, live?: (chunk: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
+    const [node, cli] = ctCommandLine();
     const child = execFile(
-      tsx,
-      [path.join(root, 'client', 'cli.ts'), ...args],
+      node,
+      [cli, ...args],
       { encoding: 'utf8', env: { ...process.env, CT_TASK_QUEUE: 'cli-test', ...env }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.trim() }),
     );
@@ -256,7 +257,7 @@ describe('against a dev server', () => {
       // On a terminal (a pseudo-terminal from `script`): colour, unless --no-color or NO_COLOR.
       const onTty = (extra: string[], more: Record<string, string> = {}) =>
         new Promise<string>((resolve) =>
-          execFile('script', ['-qec', [tsx, path.join(root, 'client', 'cli.ts'), 'list', '--commit', c2, ...extra].join(' '), '/dev/null'], { encoding: 'utf8', env: { ...process.env, CT_TASK_QUEUE: 'cli-test', ...vars, ...more } }, (_err, stdout) => resolve(stdout)),
+          execFile('script', ['-qec', [...ctCommandLine(), 'list', '--commit', c2, ...extra].join(' '), '/dev/null'], { encoding: 'utf8', env: { ...process.env, CT_TASK_QUEUE: 'cli-test', ...vars, ...more } }, (_err, stdout) => resolve(stdout)),
         );
       const coloured = await onTty([]);
       expect(coloured).toContain('\x1b[1mPIPELINE');
@@ -301,7 +302,7 @@ describe('against a dev server', () => {
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, ...testWorkflowBundle(), activities: createFakeActivities(world) });
     await worker.runUntil(async () => {
       const c1 = await putFiles({ url: pachd.url }, 'watched', 'master', { '/a.txt': 'a' });
-      const watcher = spawn(tsx, [path.join(root, 'client', 'cli.ts'), 'watch', '--config', file], {
+      const watcher = spawn(process.execPath, [ctCommandLine()[1], 'watch', '--config', file], {
         env: { ...process.env, TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: taskQueue, PACHD_URL: pachd.url },
         stdio: ['ignore', 'ignore', 'pipe'],
       });

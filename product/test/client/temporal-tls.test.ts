@@ -11,9 +11,8 @@ import { createLocalEnv } from '../helpers/temporal';
 import { makeCa, makeLeaf, startTlsProxy, type Pem, type TlsProxy } from '../helpers/tls';
 import { cannotReach, connectionOptions, loadTemporalConfig } from '../../worker/temporal-config';
 import { connectTemporal } from '../../client/connect';
+import { ctCommandLine } from '../helpers/product-build';
 
-const root = path.join(__dirname, '..', '..');
-const tsx = path.join(root, '..', 'node_modules', '.bin', 'tsx');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-tls-'));
 
 let env: TestWorkflowEnvironment;
@@ -84,7 +83,8 @@ function ct(args: string[], vars: Record<string, string>): Promise<{ code: numbe
   // Only the variables given: nothing of the test's own environment decides how ct connects.
   const base = { PATH: process.env.PATH ?? '', HOME: dir };
   return new Promise((resolve) => {
-    execFile(tsx, [path.join(root, 'client', 'cli.ts'), ...args], { encoding: 'utf8', env: { ...base, ...vars }, timeout: 60_000 }, (err, stdout, stderr) =>
+    const [node, cli] = ctCommandLine();
+    execFile(node, [cli, ...args], { encoding: 'utf8', env: { ...base, ...vars }, timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.trim() }),
     );
   });

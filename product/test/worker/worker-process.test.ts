@@ -5,12 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLocalEnv } from '../helpers/temporal';
 import { testPipeline } from '../helpers/pipeline';
 import { trainingWorkflow, trainingStatusQuery } from '../../workflows';
-import { bundleWorkflows } from '../../scripts/bundle-workflows';
+import { compiledWorkerMain } from '../helpers/product-build';
+import { testWorkflowBundlePath } from '../helpers/workflow-bundle';
 
 const root = path.join(__dirname, '..', '..');
 const tsx = path.join(root, '..', 'node_modules', '.bin', 'tsx'); // hoisted to the workspace root
@@ -124,33 +125,25 @@ describe('with a dev server', () => {
   }
 
   test('compiled (tsconfig.build.json) on plain node with a prebuilt workflow bundle, as the Docker image runs it', async () => {
-    // Built inside the project (so node_modules resolve), in a directory of its own.
-    fs.mkdirSync(path.join(root, 'build'), { recursive: true });
-    const out = fs.mkdtempSync(path.join(root, 'build', 'test-worker-'));
+    // The run's compiled product and bundle (jest globalSetup), built as `npm run build` builds them.
+    const bundle = testWorkflowBundlePath();
+    // The node flags of `npm run worker:compiled` (the Dockerfile's CMD is checked against it in test/compose.test.ts).
+    const script = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['worker:compiled'];
+    const flags = script.split(' ').filter((a) => a.startsWith('--'));
+    expect(flags).toContain('--max-semi-space-size=2');
+    const w = startWorker({ ...connections, DET_MASTER: determinedUrl, TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: 'worker-bundle', CT_WORKFLOW_BUNDLE: bundle }, [
+      process.execPath,
+      ...flags,
+      compiledWorkerMain(),
+    ]);
     try {
-      execFileSync(process.execPath, [path.join(root, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', out]);
-      const bundle = path.join(out, 'workflow-bundle.js');
-      await bundleWorkflows(bundle);
-      // The node flags of `npm run worker:compiled` (the Dockerfile's CMD is checked against it in test/compose.test.ts).
-      const script = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['worker:compiled'];
-      const flags = script.split(' ').filter((a) => a.startsWith('--'));
-      expect(flags).toContain('--max-semi-space-size=2');
-      const w = startWorker({ ...connections, DET_MASTER: determinedUrl, TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: 'worker-bundle', CT_WORKFLOW_BUNDLE: bundle }, [
-        process.execPath,
-        ...flags,
-        path.join(out, 'worker', 'main.js'),
-      ]);
-      try {
-        expect(await waitStarted(w)).toMatchObject({ level: 'info', message: 'worker started', workflowBundle: bundle });
-        await expectWorkflowRuns('worker-bundle');
-        expect(w.stderr()).not.toContain('Workflow bundle created');
-      } finally {
-        w.child.kill('SIGTERM');
-      }
-      expect(await w.exited).toBe(0);
+      expect(await waitStarted(w)).toMatchObject({ level: 'info', message: 'worker started', workflowBundle: bundle });
+      await expectWorkflowRuns('worker-bundle');
+      expect(w.stderr()).not.toContain('Workflow bundle created');
     } finally {
-      fs.rmSync(out, { recursive: true, force: true });
+      w.child.kill('SIGTERM');
     }
+    expect(await w.exited).toBe(0);
   }, 180_000);
 
   test('JSON logs, Prometheus metrics, processes workflows, exits 0 on SIGTERM', async () => {

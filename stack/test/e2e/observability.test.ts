@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import yaml from 'js-yaml';
 import { putFiles } from '@continuous-training/emulators/pachyderm';
 import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
+import { ctCommandLine } from 'continuous-training/test/helpers/product-build';
 import { triggerCommit } from 'continuous-training/client/signals';
 import { deploymentQueueWorkflowId, deploymentWorkflowId, repositoryWorkflowId, trainingWorkflowId } from 'continuous-training/common/ids';
 import { Metric } from 'continuous-training/common/metrics';
@@ -59,7 +60,7 @@ test('after a pipeline run, the metrics and health endpoints of the worker and t
     ...tracingEnv(),
   };
   const first = await commitData(tb.stack, pipeline, 1);
-  watcher = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'product', 'client', 'cli.ts'), 'watch', '--config', config], {
+  watcher = spawn(process.execPath, [ctCommandLine()[1], 'watch', '--config', config], {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,11 +1,11 @@
-// `ct` as an operator runs it: a separate process (from the sources, through tsx) against a testbed's
+// `ct` as an operator runs it: a separate process (the compiled `ct` bin) against a testbed's
 // dev server and pachd, with a pipelines file written for it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import yaml from 'js-yaml';
 import type { PipelineSpec } from 'continuous-training/common/pipeline';
-import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
+import { ctCommandLine } from 'continuous-training/test/helpers/product-build';
 import type { Testbed } from './testbed';
 
 export interface CtResult {
@@ -16,7 +16,7 @@ export interface CtResult {
 
 /** A function that runs `ct ARGS` against the testbed, the worker listening on `taskQueue`. */
 export function ctCommand(tb: Testbed, taskQueue: string): (args: string[]) => Promise<CtResult> {
-  const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
+  const [node, cli] = ctCommandLine();
   return (args) => {
     const env = {
       ...process.env,
@@ -26,7 +26,7 @@ export function ctCommand(tb: Testbed, taskQueue: string): (args: string[]) => P
       PACHD_TOKEN: tb.stack.connections.pachyderm.token ?? '',
     };
     return new Promise((resolve) => {
-      execFile(tsx, [path.join(projectRoot, 'product', 'client', 'cli.ts'), ...args], { encoding: 'utf8', env, timeout: 60_000 }, (err, stdout, stderr) =>
+      execFile(node, [cli, ...args], { encoding: 'utf8', env, timeout: 60_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.trim() }),
       );
     });

@@ -1,5 +1,5 @@
-// Worker processes for reliability tests: `tsx worker/main.ts` spawned with a stack's connections as its
-// environment, so a test can SIGKILL it mid-activity like a crashed pod. Every process spawned here is
+// Worker processes for reliability tests: the compiled worker (`npm run worker:compiled`, the image's CMD)
+// spawned with a stack's connections as its environment, so a test can SIGKILL it mid-activity like a crashed pod. Every process spawned here is
 // tracked and killed by `killAllWorkers()` (call it in afterAll) and, as a last resort, on process exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ConnectionsConfig } from 'continuous-training/activities';
 import { projectRoot } from 'continuous-training/scripts/temporal-binaries';
 import { testWorkflowBundlePath } from 'continuous-training/test/helpers/workflow-bundle';
+import { compiledWorkerMain } from 'continuous-training/test/helpers/product-build';
 
 export interface WorkerProcessOptions {
   temporalAddress: string;
@@ -77,9 +78,8 @@ export function workerEnv(opts: WorkerProcessOptions, cacheDir: string): Record<
 /** Spawns a worker process and waits for its "worker started" line (rejects if it exits first). */
 export async function spawnWorker(opts: WorkerProcessOptions): Promise<WorkerProcess> {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-rel-worker-'));
-  // node itself with tsx's loader (not node_modules/.bin/tsx, which would run the worker as a grandchild
-  // that a SIGKILL of its parent leaves orphaned): the pid we kill is the worker.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'product', 'worker', 'main.ts')], {
+  // node itself (no wrapper process that a SIGKILL would leave the worker orphaned by): the pid we kill is the worker.
+  const child = spawn(process.execPath, [compiledWorkerMain()], {
     cwd: projectRoot,
     env: workerEnv(opts, cacheDir),
     stdio: ['ignore', 'pipe', 'pipe'],
