@@ -100,6 +100,7 @@ export async function startRealPachd(opts: RealPachdOptions = {}): Promise<RealP
       restart: async () => {
         await pachd.stop();
         pachd = await startPachdProcess(stateDir, pg.port, rootToken, ports);
+        await answersThroughGateway(url, rootToken);
       },
       close,
     };
@@ -181,6 +182,25 @@ export function pachdError(log: string): string {
     }
   }
   return lastLines(log, 5);
+}
+
+/**
+ * Waits until a call through pachd's REST gateway reaches its gRPC API. Right after a restart on the same
+ * ports, under load, the gateway's first calls were seen to fail ("dial tcp …: connection refused") although
+ * pachd had printed its ready line.
+ */
+async function answersThroughGateway(url: string, rootToken: string, timeoutMs = 30_000): Promise<void> {
+  const client = new PachdRestClient({ url, authToken: rootToken });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await client.call('auth_v2.API/WhoAmI', {});
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`real pachd restarted but its API does not answer through ${url} after ${timeoutMs} ms: ${(err as Error).message}`);
+      await sleep(100);
+    }
+  }
 }
 
 async function getRobotToken(url: string, rootToken: string, robot: string): Promise<string> {
