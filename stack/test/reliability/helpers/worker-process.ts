@@ -1,6 +1,7 @@
 // Worker processes for reliability tests: the compiled worker (`npm run worker:compiled`, the image's CMD)
-// spawned with a stack's connections as its environment, so a test can SIGKILL it mid-activity like a crashed pod. Every process spawned here is
-// tracked and killed by `killAllWorkers()` (call it in afterAll) and, as a last resort, on process exit.
+// spawned with a stack's connections as its environment, so a test can SIGKILL it mid-activity like a
+// crashed pod. Every process spawned here is tracked and killed by `killAllWorkers()` (call it in
+// afterAll) and, as a last resort, on process exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
