@@ -1,5 +1,5 @@
 // jest testSequencer (jest.config.js): the longest test files first, so that no long file starts last and
-// holds the run while the other jest worker idles. Jest orders by the durations it recorded in its cache,
+// holds the run while the other jest workers idle. Jest orders by the durations it recorded in its cache,
 // which a fresh clone (CI) does not have: it then falls back to file size, which puts chaos.test (short
 // file, the longest run) near the end. The seconds below were measured with two files at a time
 // (`npm test`, 2026-12-02); a file's own recorded duration, when jest has one, comes first.
@@ -34,7 +34,7 @@ class LongestFirst extends Sequencer {
       const rel = test.path.slice(test.context.config.rootDir.length + 1).split('\\').join('/');
       return MEASURED_SECONDS[rel] ?? 0;
     };
-    // super.sort records each test's cached duration (and puts failed files first); then longest first.
+    // super.sort sets each test's recorded duration, if jest has one; then longest first (ties keep its order).
     const sorted = super.sort(tests);
     return sorted.map((test, i) => ({ test, i, s: seconds(test) })).sort((a, b) => b.s - a.s || a.i - b.i).map((x) => x.test);
   }
