@@ -100,7 +100,6 @@ export async function startRealPachd(opts: RealPachdOptions = {}): Promise<RealP
       restart: async () => {
         await pachd.stop();
         pachd = await startPachdProcess(stateDir, pg.port, rootToken, ports);
-        await answersThroughGateway(url, rootToken);
       },
       close,
     };
@@ -162,7 +161,14 @@ async function startPachdProcess(stateDir: string, pgPort: number, rootToken: st
   });
   const timeout = sleep(120_000).then(() => 'timeout' as const);
   const first = await Promise.race([ready, exited, timeout]);
-  if (first !== null && typeof first === 'object') return { ...first, startMs: Date.now() - started, stop };
+  if (first !== null && typeof first === 'object') {
+    const startMs = Date.now() - started;
+    await answersThroughGateway(`http://${first.http}`, rootToken).catch(async (err: unknown) => {
+      await stop();
+      throw err;
+    });
+    return { ...first, startMs, stop };
+  }
   await stop();
   const reason = first === 'timeout' ? 'no ready line within 120 s' : `exited with code ${first}`;
   throw new Error(`real pachd did not start (${reason}): ${pachdError(fs.readFileSync(logFile, 'utf8'))} (log: ${logFile})`);
@@ -185,9 +191,9 @@ export function pachdError(log: string): string {
 }
 
 /**
- * Waits until a call through pachd's REST gateway reaches its gRPC API. Right after a restart on the same
- * ports, under load, the gateway's first calls were seen to fail ("dial tcp …: connection refused") although
- * pachd had printed its ready line.
+ * Waits until a call through pachd's REST gateway reaches its gRPC API: pachd is started only then. Right
+ * after a restart on the same ports, under load, the gateway's first calls were seen to fail ("dial tcp …:
+ * connection refused") although pachd had printed its ready line.
  */
 async function answersThroughGateway(url: string, rootToken: string, timeoutMs = 30_000): Promise<void> {
   const client = new PachdRestClient({ url, authToken: rootToken });
@@ -197,7 +203,7 @@ async function answersThroughGateway(url: string, rootToken: string, timeoutMs =
       await client.call('auth_v2.API/WhoAmI', {});
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`real pachd restarted but its API does not answer through ${url} after ${timeoutMs} ms: ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`real pachd printed its ready line but its API does not answer through ${url} after ${timeoutMs} ms: ${(err as Error).message}`);
       await sleep(100);
     }
   }

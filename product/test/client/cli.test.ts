@@ -302,7 +302,8 @@ describe('against a dev server', () => {
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, ...testWorkflowBundle(), activities: createFakeActivities(world) });
     await worker.runUntil(async () => {
       const c1 = await putFiles({ url: pachd.url }, 'watched', 'master', { '/a.txt': 'a' });
-      const watcher = spawn(process.execPath, [ctCommandLine()[1], 'watch', '--config', file], {
+      const [node, cli] = ctCommandLine();
+      const watcher = spawn(node, [cli, 'watch', '--config', file], {
         env: { ...process.env, TEMPORAL_ADDRESS: env.address, CT_TASK_QUEUE: taskQueue, PACHD_URL: pachd.url },
         stdio: ['ignore', 'ignore', 'pipe'],
       });

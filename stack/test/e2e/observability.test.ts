@@ -60,7 +60,8 @@ test('after a pipeline run, the metrics and health endpoints of the worker and t
     ...tracingEnv(),
   };
   const first = await commitData(tb.stack, pipeline, 1);
-  watcher = spawn(process.execPath, [ctCommandLine()[1], 'watch', '--config', config], {
+  const [node, cli] = ctCommandLine();
+  watcher = spawn(node, [cli, 'watch', '--config', config], {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
