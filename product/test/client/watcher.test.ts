@@ -79,7 +79,10 @@ test('commits reach the repository and deployer workflows once each, across a wa
     expect(await accepted()).toEqual([c1, c2, c3, c4]);
     // One training per commit: the restart replayed c1 and c2 without sending them again.
     expect(world.experiments.map((e) => e.commit)).toEqual([c1, c2, c3, c4]);
-    expect(events.filter((e) => e.startsWith('watch.answer') && e.includes('"training"'))).toHaveLength(4);
+    // The watcher logs an answer when its Update call returns, which can be after a query sees the commit.
+    const trainingAnswers = () => events.filter((e) => e.startsWith('watch.answer') && e.includes('"training"'));
+    await waitFor(async () => trainingAnswers().length >= 4, "the watcher's fourth answer");
+    expect(trainingAnswers()).toHaveLength(4);
 
     // A commit in the output repo cascades into the deployer.
     const out = await putFiles(pachd.url, pipeline.output.repo, pipeline.output.branch, { '/model-info.yaml': 'name: x' });
